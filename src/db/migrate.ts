@@ -1,0 +1,43 @@
+/**
+ * @module Versioned migrations, run in order inside one transaction each; every command runs them first.
+ * Migrations are plain functions in code (no files scanned at run time) so a bundled build finds them.
+ */
+import { sql } from "kysely";
+import type { Kysely } from "kysely";
+import type { Database, Dialect } from "./database";
+import * as m001 from "./migrations/001-initial";
+
+type AnyDb = Kysely<Record<string, never>>;
+interface Migration {
+  readonly version: number;
+  readonly name: string;
+  up(db: AnyDb, dialect: Dialect): Promise<void>;
+}
+
+export const MIGRATIONS: readonly Migration[] = [{ version: 1, name: "initial", up: m001.up }];
+
+/** Brings the schema up to date; returns the versions it applied. Safe to run from several processes. */
+export async function migrate(db: Database): Promise<number[]> {
+  const k = db.k as unknown as AnyDb;
+  await sql`create table if not exists schema_migrations (version integer primary key, name text not null, applied_at_ms bigint not null)`.execute(
+    k,
+  );
+  const applied: number[] = [];
+  for (const migration of MIGRATIONS) {
+    const done = await k.transaction().execute(async (trx) => {
+      // Serialise concurrent migrators on PostgreSQL; SQLite's BEGIN IMMEDIATE already does.
+      if (db.dialect === "postgres") await sql`select pg_advisory_xact_lock(7243001)`.execute(trx);
+      const row = await sql<{
+        version: number;
+      }>`select version from schema_migrations where version = ${migration.version}`.execute(trx);
+      if (row.rows.length > 0) return false;
+      await migration.up(trx, db.dialect);
+      await sql`insert into schema_migrations (version, name, applied_at_ms) values (${migration.version}, ${migration.name}, ${Date.now()})`.execute(
+        trx,
+      );
+      return true;
+    });
+    if (done) applied.push(migration.version);
+  }
+  return applied;
+}

@@ -1,0 +1,367 @@
+/**
+ * @module Usage ingestion: rates each call and SMS, charges it to its subject's balance, applies
+ * auto-allocation rules, and skips records whose external_id the company already has. One batch is one
+ * pass: read what it needs in a few queries, decide in memory, write with a few multi-row statements.
+ */
+import { sql } from "kysely";
+import type { Db } from "../db/database";
+import type { NewUsageRecord } from "../db/schema";
+import { addDelta, decideAutoAllocation, ZERO_DELTA } from "../ledger/rules";
+import type { AutoRule, MonthDelta } from "../ledger/rules";
+import { formatDecimal } from "../money/decimal";
+import { formatAmount } from "../money/money";
+import type { RateTable } from "../rating/rate-table";
+import { rateUsage } from "../rating/rate";
+import type { SubscriptionWindow } from "../rating/rate";
+import { assert } from "../shared/errors";
+import { monthOf } from "../time/month";
+import type { CompanyContext } from "./company-context";
+import { lockCompanyBalance, postTransfer } from "./ledger";
+import type { Subject } from "./people.service";
+import { writeAudit } from "./audit";
+
+/** Rows per multi-row INSERT: 24 columns × 400 rows stays far below both engines' parameter limits. */
+export const USAGE_INSERT_ROWS_MAX = 400;
+/** Records a caller should hand to one `ingestUsage` call (one transaction). */
+export const USAGE_BATCH_RECORDS_MAX = 5_000;
+
+/** A usage record that passed validation at the boundary (destination already normalised to +digits). */
+export interface UsageInput {
+  externalId: string;
+  subject: Subject;
+  kind: "call" | "sms";
+  startedAtMs: number;
+  destination: string;
+  durationS: number | null;
+  segments: number | null;
+  /** When the record is processed (an import replays each at its own time); the caller's `nowMs` if absent. */
+  processedAtMs?: number;
+}
+
+export interface IngestResult {
+  stored: number;
+  duplicates: number;
+  unrated: number;
+  chargedMinor: number;
+  autoAllocations: number;
+}
+
+const chunk = <T>(xs: readonly T[], size: number): T[][] => {
+  const out: T[][] = [];
+  for (let i = 0; i < xs.length; i += size) out.push(xs.slice(i, i + size));
+  return out;
+};
+
+export async function ingestUsage(
+  db: Db,
+  company: CompanyContext,
+  records: readonly UsageInput[],
+  opts: { nowMs: number; rates: RateTable; actor?: string },
+): Promise<IngestResult> {
+  assert(db.inTransaction, "ingestUsage must run inside inTransaction()");
+  assert(records.length <= USAGE_BATCH_RECORDS_MAX, "usage batch too large");
+  const result: IngestResult = { stored: 0, duplicates: 0, unrated: 0, chargedMinor: 0, autoAllocations: 0 };
+  if (records.length === 0) return result;
+  let companyBalance = await lockCompanyBalance(db, company);
+
+  // Idempotency: a record whose external_id is already stored (or repeated in this batch) is skipped.
+  const seen = new Set<string>();
+  for (const ids of chunk(
+    records.map((r) => r.externalId),
+    1000,
+  )) {
+    const rows = await db.k
+      .selectFrom("usage_records")
+      .select("external_id")
+      .where("company_id", "=", company.id)
+      .where("external_id", "in", ids)
+      .execute();
+    for (const r of rows) seen.add(r.external_id);
+  }
+  const fresh: UsageInput[] = [];
+  for (const r of records) {
+    if (seen.has(r.externalId)) {
+      result.duplicates++;
+      continue;
+    }
+    seen.add(r.externalId);
+    fresh.push(r);
+  }
+  if (fresh.length === 0) return result;
+
+  const accountIds = [...new Set(fresh.map((r) => r.subject.accountId))];
+  const balances = new Map<number, number>();
+  for (const row of await db.k
+    .selectFrom("accounts")
+    .select(["id", "balance_minor"])
+    .where("id", "in", accountIds)
+    .execute())
+    balances.set(row.id, row.balance_minor);
+
+  const rules = new Map<number, AutoRule>();
+  for (const row of await db.k
+    .selectFrom("auto_rules")
+    .selectAll()
+    .where("account_id", "in", accountIds)
+    .execute())
+    rules.set(row.account_id, {
+      thresholdMinor: row.threshold_minor,
+      amountMinor: row.amount_minor,
+      monthlyCapMinor: row.monthly_cap_minor,
+    });
+
+  let minStart = Infinity;
+  let maxStart = -Infinity;
+  for (const r of fresh) {
+    if (r.startedAtMs < minStart) minStart = r.startedAtMs;
+    if (r.startedAtMs > maxStart) maxStart = r.startedAtMs;
+  }
+  const subsByAccount = new Map<number, SubscriptionWindow[]>();
+  const subRows = await db.k
+    .selectFrom("subscriptions as s")
+    .innerJoin("plans as p", "p.id", "s.plan_id")
+    .select([
+      "s.id",
+      "s.account_id",
+      "s.allocated_at_ms",
+      "s.active_from_ms",
+      "s.active_until_ms",
+      "s.minutes",
+      "s.used_minutes",
+      "p.name",
+      "p.prefixes",
+    ])
+    .where("s.account_id", "in", accountIds)
+    .where("s.active_from_ms", "<=", maxStart)
+    .where("s.active_until_ms", ">", minStart)
+    .orderBy("s.allocated_at_ms")
+    .orderBy("s.id")
+    .execute();
+  for (const s of subRows) {
+    const list = subsByAccount.get(s.account_id) ?? [];
+    list.push({
+      id: s.id,
+      allocatedAtMs: s.allocated_at_ms,
+      activeFromMs: s.active_from_ms,
+      activeUntilMs: s.active_until_ms,
+      prefixes: s.prefixes.split(","),
+      minutes: s.minutes,
+      usedMinutes: s.used_minutes,
+      planName: s.name,
+    });
+    subsByAccount.set(s.account_id, list);
+  }
+  const usedBefore = new Map(subRows.map((s) => [s.id, s.used_minutes]));
+
+  // Auto-allocations count towards the cap of the month they are made in (the record's processing time).
+  const autoThisMonth = new Map<string, number>();
+  if (rules.size > 0) {
+    const months = [...new Set(fresh.map((r) => monthOf(r.processedAtMs ?? opts.nowMs, company.timezone)))];
+    for (const row of await db.k
+      .selectFrom("account_months")
+      .select(["account_id", "month", "auto_allocated_minor"])
+      .where("account_id", "in", [...rules.keys()])
+      .where("month", "in", months)
+      .execute())
+      autoThisMonth.set(`${row.account_id}|${row.month}`, row.auto_allocated_minor);
+  }
+
+  const rows: NewUsageRecord[] = [];
+  const chargeByAccount = new Map<number, number>();
+  const monthDeltas = new Map<string, { accountId: number; month: string; delta: MonthDelta }>();
+  const bump = (accountId: number, month: string, usageMinor: number): void => {
+    const key = `${accountId}|${month}`;
+    let entry = monthDeltas.get(key);
+    if (!entry) {
+      entry = { accountId, month, delta: { ...ZERO_DELTA } };
+      monthDeltas.set(key, entry);
+    }
+    addDelta(entry.delta, { ...ZERO_DELTA, usage_minor: usageMinor, net_minor: -usageMinor });
+  };
+  const autoAllocations: { subject: Subject; amountMinor: number; atMs: number }[] = [];
+  const autoSkips: { subject: Subject; reason: string; atMs: number }[] = [];
+
+  for (const r of fresh) {
+    const subs = subsByAccount.get(r.subject.accountId) ?? [];
+    const rated = rateUsage(
+      {
+        kind: r.kind,
+        destinationDigits: r.destination.slice(1),
+        durationS: r.durationS ?? 0,
+        segments: r.segments ?? 1,
+        startedAtMs: r.startedAtMs,
+      },
+      opts.rates,
+      subs,
+      company.exponent,
+    );
+    if (rated.status === "covered") {
+      const sub = subs.find((s) => s.id === rated.subscriptionId);
+      assert(sub, "covering subscription must be one of the candidates");
+      sub.usedMinutes += rated.coveredMinutes;
+    }
+    if (rated.status === "unrated") result.unrated++;
+    const month = monthOf(r.startedAtMs, company.timezone);
+    const rate = rated.rate;
+    rows.push({
+      company_id: company.id,
+      account_id: r.subject.accountId,
+      external_id: r.externalId,
+      kind: r.kind,
+      started_at_ms: r.startedAtMs,
+      month,
+      destination: r.destination,
+      duration_s: r.kind === "call" ? r.durationS : null,
+      segments: r.kind === "sms" ? (r.segments ?? 1) : null,
+      billed_s: rated.status === "unrated" ? null : rated.billedS,
+      rate_prefix: rate?.prefix ?? null,
+      rate_name: rate?.name ?? null,
+      rate_per_minute: rate?.perMinuteText ?? null,
+      rate_connection_fee: rate ? formatDecimal(rate.connectionFee) : null,
+      rate_interval: rate?.intervalText ?? null,
+      charge_minor: rated.chargeMinor,
+      charge_exact: rated.exact,
+      status: rated.status,
+      subscription_id: rated.subscriptionId,
+      covered_by:
+        rated.status === "covered"
+          ? (subs.find((s) => s.id === rated.subscriptionId)?.planName ?? null)
+          : null,
+      covered_minutes: rated.coveredMinutes,
+      ingested_at_ms: opts.nowMs,
+    });
+    result.stored++;
+    const charge = rated.chargeMinor;
+    if (charge === 0) continue;
+    result.chargedMinor += charge;
+    chargeByAccount.set(r.subject.accountId, (chargeByAccount.get(r.subject.accountId) ?? 0) + charge);
+    bump(r.subject.accountId, month, charge);
+    bump(company.usageAccountId, month, -charge);
+    const balanceAfter = (balances.get(r.subject.accountId) ?? 0) - charge;
+    balances.set(r.subject.accountId, balanceAfter);
+    const rule = rules.get(r.subject.accountId);
+    if (!rule) continue;
+    const autoAt = r.processedAtMs ?? opts.nowMs;
+    const autoKey = `${r.subject.accountId}|${monthOf(autoAt, company.timezone)}`;
+    const decision = decideAutoAllocation({
+      rule,
+      chargeMinor: charge,
+      balanceAfterMinor: balanceAfter,
+      autoAllocatedThisMonthMinor: autoThisMonth.get(autoKey) ?? 0,
+      companyBalanceMinor: companyBalance,
+    });
+    if (decision.kind === "allocate") {
+      autoAllocations.push({ subject: r.subject, amountMinor: decision.amountMinor, atMs: autoAt });
+      balances.set(r.subject.accountId, balanceAfter + decision.amountMinor);
+      companyBalance -= decision.amountMinor;
+      autoThisMonth.set(autoKey, (autoThisMonth.get(autoKey) ?? 0) + decision.amountMinor);
+    } else if (decision.kind === "skip") {
+      autoSkips.push({ subject: r.subject, reason: decision.reason, atMs: autoAt });
+    }
+  }
+
+  for (const part of chunk(rows, USAGE_INSERT_ROWS_MAX))
+    await db.k.insertInto("usage_records").values(part).execute();
+
+  // Usage charges leave the subjects' balances and enter the company's usage sink.
+  const balanceDeltas = new Map<number, number>();
+  for (const [accountId, charged] of chargeByAccount) balanceDeltas.set(accountId, -charged);
+  if (result.chargedMinor > 0) balanceDeltas.set(company.usageAccountId, result.chargedMinor);
+  await addToBalances(db, balanceDeltas);
+  await addToMonths(db, company.id, [...monthDeltas.values()]);
+
+  for (const s of subRows) {
+    const list = subsByAccount.get(s.account_id) ?? [];
+    const now = list.find((w) => w.id === s.id)?.usedMinutes ?? s.used_minutes;
+    const added = now - (usedBefore.get(s.id) ?? 0);
+    if (added > 0)
+      await db.k
+        .updateTable("subscriptions")
+        .set({ used_minutes: sql<number>`used_minutes + ${added}` })
+        .where("id", "=", s.id)
+        .execute();
+  }
+
+  const ruleSetters = await ruleOwners(db, [...new Set(autoAllocations.map((a) => a.subject.accountId))]);
+  for (const a of autoAllocations) {
+    await postTransfer(db, company, {
+      atMs: a.atMs,
+      kind: "auto-allocate",
+      debitAccountId: company.companyAccountId,
+      creditAccountId: a.subject.accountId,
+      amountMinor: a.amountMinor,
+      recipientAccountId: a.subject.accountId,
+      feature: "credit",
+      actorAdminId: ruleSetters.get(a.subject.accountId) ?? null,
+    });
+    result.autoAllocations++;
+  }
+  for (const s of autoSkips) {
+    await writeAudit(db, company.id, {
+      atMs: s.atMs,
+      actor: opts.actor ?? "system",
+      action: "auto_allocate.skipped",
+      subject: s.subject.username ?? `sip:${s.subject.name}`,
+      details: {
+        reason:
+          s.reason === "monthly_cap" ? "the monthly cap would be exceeded" : "the company balance is short",
+        balance: formatAmount(balances.get(s.subject.accountId) ?? 0, company.currency),
+      },
+    });
+  }
+  return result;
+}
+
+async function ruleOwners(db: Db, accountIds: number[]): Promise<Map<number, number | null>> {
+  if (accountIds.length === 0) return new Map();
+  const rows = await db.k
+    .selectFrom("auto_rules")
+    .select(["account_id", "set_by_admin_id"])
+    .where("account_id", "in", accountIds)
+    .execute();
+  return new Map(rows.map((r) => [r.account_id, r.set_by_admin_id]));
+}
+
+/** One UPDATE for many accounts: balance_minor + CASE id WHEN … THEN delta END. */
+async function addToBalances(db: Db, deltas: Map<number, number>): Promise<void> {
+  const entries = [...deltas].filter(([, d]) => d !== 0);
+  for (const part of chunk(entries, 500)) {
+    const cases = sql.join(
+      part.map(([id, d]) => sql`when ${id} then cast(${d} as bigint)`),
+      sql` `,
+    );
+    await db.k
+      .updateTable("accounts")
+      .set({ balance_minor: sql<number>`balance_minor + (case id ${cases} else 0 end)` })
+      .where(
+        "id",
+        "in",
+        part.map(([id]) => id),
+      )
+      .execute();
+  }
+}
+
+/** One multi-row upsert adding deltas to many account-months (keys must be distinct). */
+async function addToMonths(
+  db: Db,
+  companyId: number,
+  deltas: { accountId: number; month: string; delta: MonthDelta }[],
+): Promise<void> {
+  const add = (col: keyof MonthDelta) =>
+    sql<number>`account_months.${sql.ref(col)} + excluded.${sql.ref(col)}`;
+  for (const part of chunk(deltas, 500)) {
+    await db.k
+      .insertInto("account_months")
+      .values(
+        part.map((d) => ({ company_id: companyId, account_id: d.accountId, month: d.month, ...d.delta })),
+      )
+      .onConflict((oc) =>
+        oc.columns(["account_id", "month"]).doUpdateSet({
+          usage_minor: add("usage_minor"),
+          net_minor: add("net_minor"),
+        }),
+      )
+      .execute();
+  }
+}

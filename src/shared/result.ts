@@ -1,0 +1,5 @@
+/** @module Result: typed outcome for expected failures (programmer errors throw instead). */
+export type Result<T, E = string> = { ok: true; value: T } | { ok: false; error: E };
+
+export const ok = <T>(value: T): Result<T, never> => ({ ok: true, value });
+export const err = <E>(error: E): Result<never, E> => ({ ok: false, error });
