@@ -161,7 +161,7 @@ const MEMBERS: readonly DemoMember[] = [
   demoMember("lukasz", "Łukasz Żółć", {
     groups: ["sales"],
     weight: 3,
-    credit: [1000, 1000, 1000],
+    credit: [500, 500, 500],
     home: "PL",
   }),
   demoMember("dmitry", "Дмитрий Иванов", {
@@ -176,7 +176,7 @@ const MEMBERS: readonly DemoMember[] = [
     credit: [3000, 3000, 3000],
     home: "GR",
   }),
-  demoMember("wang.fang", "王芳", { groups: ["support"], weight: 3, credit: [1000, 1000, 1000], home: "CN" }),
+  demoMember("wang.fang", "王芳", { groups: ["support"], weight: 4, credit: [500, 500, 500], home: "CN" }),
   demoMember("jose", "José Álvarez", {
     groups: ["sales"],
     weight: 2,
@@ -202,7 +202,7 @@ const MEMBERS: readonly DemoMember[] = [
     home: "IE",
   }),
   // A name that starts with "@": CSV exports must neutralise it (§4).
-  demoMember("alex", "@lex Turner", { groups: ["sales"], weight: 3, credit: [1000, 1000, 1000], home: "US" }),
+  demoMember("alex", "@lex Turner", { groups: ["sales"], weight: 4, credit: [500, 500, 500], home: "US" }),
   demoMember("bjorn", "Björn Åkesson", { groups: ["engineering"], weight: 1, credit: [2000, 2000, 2000] }),
   demoMember("amelie", "Amélie Dubois", {
     groups: ["sales", "support"],
@@ -249,7 +249,7 @@ const MEMBERS: readonly DemoMember[] = [
     weight: 1,
     credit: [5000, 5000, 5000],
   }),
-  demoMember("seun", "Olúwaseun Adébáyọ̀", { groups: ["support"], weight: 2, credit: [1000, 1000, 1000] }),
+  demoMember("seun", "Olúwaseun Adébáyọ̀", { groups: ["support"], weight: 3, credit: [500, 500, 500] }),
   // A name with double quotes: CSV exports must quote and double them.
   demoMember("jurgen", 'Jürgen "Jay" Müller', {
     groups: ["engineering"],
@@ -601,7 +601,7 @@ const SUBSCRIBERS: readonly (readonly [string, string])[] = [
   ["sip:london", "uk"],
   ["lukasz", "uk"],
   ["siobhan", "uk"],
-  ["alex", "uk"],
+  ["bjorn", "uk"],
   ["sip:berlin", "europe"],
   ["dmitry", "europe"],
   ["sofia", "europe"],
@@ -793,7 +793,7 @@ function planUsage(months: readonly DateTime[], rng: Rng, plan: Plan): void {
 /** Seconds of a call: some unanswered (0), most a minute or two, a long tail up to an hour. */
 function callDuration(rng: Rng): number {
   if (rng.chance(CALL_UNANSWERED_PROBABILITY)) return 0;
-  const seconds = Math.round(Math.exp(Math.log(80) + 1.0 * rng.normal()));
+  const seconds = Math.round(Math.exp(Math.log(100) + 1.0 * rng.normal()));
   return Math.min(CALL_DURATION_S_MAX, Math.max(2, seconds));
 }
 

@@ -114,11 +114,10 @@ export async function ingestUsageFile(
   const company = await loadCompany(db, companyId);
   const rates = await loadRateTable(db, companyId);
   const subjects = await subjectDirectory(db, companyId);
-  const source = format === "csv" ? await openCsv(filePath) : openNdjson(filePath);
-
   // A rejects file left by an earlier run describes that run, not this one.
   const rejectsPath = `${filePath}.rejects.csv`;
   await fsp.rm(rejectsPath, { force: true });
+  const source = format === "csv" ? await openCsv(filePath) : openNdjson(filePath);
   const rejects = new RejectsWriter(rejectsPath, source.columns);
 
   const result: UsageFileResult = {
@@ -241,6 +240,9 @@ async function openCsv(filePath: string): Promise<RecordSource> {
 
   async function* lines(): AsyncGenerator<SourceLine> {
     let lastLine = first.value.info.lines;
+    // csv-parse counts every CR and LF inside a quoted cell as a line end, so a CRLF inside a cell counts
+    // twice; `drift` is how far its count has run ahead of the file's real (LF-terminated) lines.
+    let drift = 0;
     try {
       for (;;) {
         let next: IteratorResult<{ record: string[]; info: Info }>;
@@ -254,10 +256,15 @@ async function openCsv(filePath: string): Promise<RecordSource> {
         if (next.done) return;
         const { record: cells, info } = next.value;
         // info.lines is where the record ends; a quoted cell may span lines, and the record starts earlier.
-        let line = info.lines;
-        for (const cell of cells) if (cell.includes("\n")) line -= cell.split("\n").length - 1;
-        lastLine = info.lines;
-        if (info.lines > USAGE_FILE_LINES_MAX) {
+        let breaks = 0;
+        for (const cell of cells) {
+          if (!cell.includes("\n") && !cell.includes("\r")) continue;
+          drift += countChar(cell, "\r");
+          breaks += countChar(cell, "\n");
+        }
+        lastLine = info.lines - drift;
+        const line = lastLine - breaks;
+        if (lastLine > USAGE_FILE_LINES_MAX) {
           yield { kind: "fatal", line, reason: `the file has more than ${USAGE_FILE_LINES_MAX} lines: split it` };
           return;
         }
@@ -284,6 +291,12 @@ async function openCsv(filePath: string): Promise<RecordSource> {
     }
   }
   return { columns: header, lines: lines() };
+}
+
+function countChar(text: string, char: string): number {
+  let n = 0;
+  for (let i = text.indexOf(char); i !== -1; i = text.indexOf(char, i + 1)) n++;
+  return n;
 }
 
 function checkHeader(header: readonly string[]): string | null {
