@@ -84,7 +84,10 @@ export async function detectUsageFileFormat(filePath: string): Promise<UsageFile
   try {
     const buffer = Buffer.alloc(SNIFF_BYTES_MAX);
     const { bytesRead } = await handle.read(buffer, 0, SNIFF_BYTES_MAX, 0);
-    const head = buffer.toString("utf8", 0, bytesRead).replace(/^\uFEFF/, "").trimStart();
+    const head = buffer
+      .toString("utf8", 0, bytesRead)
+      .replace(/^\uFEFF/, "")
+      .trimStart();
     return head.startsWith("{") ? "ndjson" : "csv";
   } finally {
     await handle.close();
@@ -136,7 +139,9 @@ export async function ingestUsageFile(
     if (batch.length === 0) return;
     const records = batch;
     batch = [];
-    const stored = await inTransaction(db, (tx) => ingestUsage(tx, company, records, { nowMs: opts.nowMs, rates }));
+    const stored = await inTransaction(db, (tx) =>
+      ingestUsage(tx, company, records, { nowMs: opts.nowMs, rates }),
+    );
     result.stored += stored.stored;
     result.duplicates += stored.duplicates;
     result.unrated += stored.unrated;
@@ -221,7 +226,8 @@ async function openCsv(filePath: string): Promise<RecordSource> {
     first = await rows.next();
   } catch (error) {
     close();
-    if (error instanceof CsvError) throw invalid(`${filePath} line 1 is not a CSV header: ${csvErrorReason(error)}`);
+    if (error instanceof CsvError)
+      throw invalid(`${filePath} line 1 is not a CSV header: ${csvErrorReason(error)}`);
     throw error;
   }
   if (first.done) {
@@ -265,7 +271,11 @@ async function openCsv(filePath: string): Promise<RecordSource> {
         lastLine = info.lines - drift;
         const line = lastLine - breaks;
         if (lastLine > USAGE_FILE_LINES_MAX) {
-          yield { kind: "fatal", line, reason: `the file has more than ${USAGE_FILE_LINES_MAX} lines: split it` };
+          yield {
+            kind: "fatal",
+            line,
+            reason: `the file has more than ${USAGE_FILE_LINES_MAX} lines: split it`,
+          };
           return;
         }
         if (cells.length !== header.length) {
@@ -299,20 +309,34 @@ function countChar(text: string, char: string): number {
   return n;
 }
 
+/** A wrong header is quoted in the error, but a file that is not a CSV at all must not flood it. */
+const HEADER_UNKNOWN_SHOWN_MAX = 3;
+const HEADER_CELL_SHOWN_CHARS_MAX = 40;
+const quoteHeaderCell = (name: string): string =>
+  JSON.stringify(
+    name.length > HEADER_CELL_SHOWN_CHARS_MAX ? `${name.slice(0, HEADER_CELL_SHOWN_CHARS_MAX)}…` : name,
+  );
+
 function checkHeader(header: readonly string[]): string | null {
   const expected = new Set<string>(USAGE_RECORD_KEYS);
   const seen = new Set<string>();
   const unknown: string[] = [];
   const repeated: string[] = [];
   for (const name of header) {
-    if (!expected.has(name)) unknown.push(JSON.stringify(name));
+    if (!expected.has(name)) unknown.push(quoteHeaderCell(name));
     else if (seen.has(name)) repeated.push(name);
     seen.add(name);
   }
   const missing = USAGE_RECORD_KEYS.filter((k) => !seen.has(k));
   const problems: string[] = [];
   if (missing.length > 0) problems.push(`missing: ${missing.join(", ")}`);
-  if (unknown.length > 0) problems.push(`unknown: ${unknown.join(", ")}`);
+  if (unknown.length > 0)
+    problems.push(
+      `unknown: ${unknown.slice(0, HEADER_UNKNOWN_SHOWN_MAX).join(", ")}` +
+        (unknown.length > HEADER_UNKNOWN_SHOWN_MAX
+          ? ` and ${unknown.length - HEADER_UNKNOWN_SHOWN_MAX} more`
+          : ""),
+    );
   if (repeated.length > 0) problems.push(`repeated: ${repeated.join(", ")}`);
   return problems.length === 0 ? null : problems.join("; ");
 }
@@ -335,11 +359,20 @@ function openNdjson(filePath: string): RecordSource {
   async function* lines(): AsyncGenerator<SourceLine> {
     for await (const { line, text } of textLines(filePath, USAGE_FILE_LINE_CHARS_MAX)) {
       if (line > USAGE_FILE_LINES_MAX) {
-        yield { kind: "fatal", line, reason: `the file has more than ${USAGE_FILE_LINES_MAX} lines: split it` };
+        yield {
+          kind: "fatal",
+          line,
+          reason: `the file has more than ${USAGE_FILE_LINES_MAX} lines: split it`,
+        };
         return;
       }
       if (text === null) {
-        yield { kind: "unreadable", line, cells: [], reason: `is longer than ${USAGE_FILE_LINE_CHARS_MAX} characters` };
+        yield {
+          kind: "unreadable",
+          line,
+          cells: [],
+          reason: `is longer than ${USAGE_FILE_LINE_CHARS_MAX} characters`,
+        };
         continue;
       }
       if (text.trim() === "") continue;
@@ -347,7 +380,12 @@ function openNdjson(filePath: string): RecordSource {
       try {
         record = JSON.parse(text);
       } catch (error) {
-        yield { kind: "unreadable", line, cells: [], reason: `is not valid JSON (${(error as Error).message})` };
+        yield {
+          kind: "unreadable",
+          line,
+          cells: [],
+          reason: `is not valid JSON (${(error as Error).message})`,
+        };
         continue;
       }
       yield { kind: "record", line, cells: ndjsonCells(record), record };
@@ -371,7 +409,10 @@ function ndjsonCells(record: unknown): string[] {
  * The file's lines, numbered from 1, without their line ends (LF or CRLF) and a leading byte-order mark.
  * A line longer than `charsMax` is not kept in memory: it comes back as `text: null`.
  */
-async function* textLines(filePath: string, charsMax: number): AsyncGenerator<{ line: number; text: string | null }> {
+async function* textLines(
+  filePath: string,
+  charsMax: number,
+): AsyncGenerator<{ line: number; text: string | null }> {
   const input = fs.createReadStream(filePath, { encoding: "utf8", highWaterMark: READ_CHUNK_BYTES });
   let line = 0;
   let carry = "";

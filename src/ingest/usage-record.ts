@@ -42,10 +42,13 @@ const quote = (value: unknown): string => (typeof value === "string" ? JSON.stri
 
 /** The one place that words a refused value (zod hands error maps the raw issue, input included). */
 function explain(issue: z.core.$ZodRawIssue): string | undefined {
-  if (issue.input === undefined && (issue.code === "invalid_type" || issue.code === "invalid_value")) return "required";
+  if (issue.input === undefined && (issue.code === "invalid_type" || issue.code === "invalid_value"))
+    return "required";
   switch (issue.code) {
     case "invalid_type":
-      return issue.expected === "int" || issue.expected === "number" ? "must be a whole number" : "must be text";
+      return issue.expected === "int" || issue.expected === "number"
+        ? "must be a whole number"
+        : "must be text";
     case "too_small":
       if (issue.origin === "string") return "must not be empty";
       return `must be at least ${String(issue.minimum)}`;
@@ -118,10 +121,14 @@ export const UsageRecordSchema = z.discriminatedUnion("kind", [CallRecord, SmsRe
   error: (issue) => {
     if (issue.code === "invalid_union") {
       const input = issue.input;
-      const kind = typeof input === "object" && input !== null ? (input as Record<string, unknown>)["kind"] : undefined;
-      return kind === undefined || kind === null ? "required" : `must be "call" or "sms" (got ${quote(kind)})`;
+      const kind =
+        typeof input === "object" && input !== null ? (input as Record<string, unknown>)["kind"] : undefined;
+      return kind === undefined || kind === null
+        ? "required"
+        : `must be "call" or "sms" (got ${quote(kind)})`;
     }
-    if (issue.code === "invalid_type") return `must be an object with the keys ${USAGE_RECORD_KEYS.join(", ")}`;
+    if (issue.code === "invalid_type")
+      return `must be an object with the keys ${USAGE_RECORD_KEYS.join(", ")}`;
     return undefined;
   },
 });
