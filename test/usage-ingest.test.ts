@@ -429,6 +429,17 @@ for (const dialect of DIALECTS) {
       await expect(fs.access(`${file}.rejects.csv`)).rejects.toThrow();
     });
 
+    it("stops at the line limit, keeping the lines before it, with one clear message", async () => {
+      const f = await setUpCompany(db);
+      const file = await writeFile(`long-${dialect}.csv`, CSV_LINES.slice(0, 6));
+      const refusal = ingestUsageFile(db, f.company.id, file, { nowMs: NOW_MS, linesMax: 4 });
+      await expect(refusal).rejects.toThrow(
+        `${file} line 5: the file has more than 4 lines: split it (the 3 lines before it were processed: ` +
+          "3 stored, 0 rejected; ingesting the parts skips what is already stored)",
+      );
+      expect(await usageCount(db, f.company.id)).toBe(3);
+    });
+
     it("tells NDJSON from CSV by the first character when the extension does not say", async () => {
       const f = await setUpCompany(db);
       const file = await writeFile(`sniffed-${dialect}.txt`, [NDJSON_LINES[0] ?? ""], "\n");

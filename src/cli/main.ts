@@ -29,6 +29,9 @@ const EXIT_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   unauthenticated: EXIT.failure,
   privacy_ack_required: EXIT.failure,
   consent_required: EXIT.failure,
+  idempotency_key_reused: EXIT.failure,
+  rate_limited: EXIT.failure,
+  payload_too_large: EXIT.failure,
 };
 
 export function buildProgram(ctx: CliContext): Command {

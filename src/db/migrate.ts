@@ -6,6 +6,7 @@ import { sql } from "kysely";
 import type { Kysely } from "kysely";
 import type { Database, Dialect } from "./database";
 import * as m001 from "./migrations/001-initial";
+import * as m002 from "./migrations/002-server";
 
 type AnyDb = Kysely<Record<string, never>>;
 interface Migration {
@@ -14,7 +15,10 @@ interface Migration {
   up(db: AnyDb, dialect: Dialect): Promise<void>;
 }
 
-export const MIGRATIONS: readonly Migration[] = [{ version: 1, name: "initial", up: m001.up }];
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, name: "initial", up: m001.up },
+  { version: 2, name: "server", up: m002.up },
+];
 
 /** Brings the schema up to date; returns the versions it applied. Safe to run from several processes. */
 export async function migrate(db: Database): Promise<number[]> {

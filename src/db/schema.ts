@@ -58,6 +58,7 @@ export interface MembersTable {
   reports_consent: number;
   consent_changed_at_ms: number | null;
   created_at_ms: number;
+  password_hash: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface GroupsTable {
@@ -147,6 +148,8 @@ export interface SubscriptionsTable {
   minutes: number;
   /** Minutes of the allowance used so far: the sum of covered_minutes of the usage it covered. */
   used_minutes: number;
+  renew: ColumnType<number, number | undefined, number>;
+  renewal_state: ColumnType<RenewalState, RenewalState | undefined, RenewalState>;
 }
 
 export interface NumbersTable {
@@ -159,6 +162,8 @@ export interface NumbersTable {
   transfer_id: number;
   allocated_at_ms: number;
   active_until_ms: number;
+  renew: ColumnType<number, number | undefined, number>;
+  renewal_state: ColumnType<RenewalState, RenewalState | undefined, RenewalState>;
 }
 
 export interface AutoRulesTable {
@@ -232,7 +237,69 @@ export interface AuditLogTable {
   details: string | null;
 }
 
+/** A renewable feature: active, renewed by a successor, or lapsed (not renewed: off, or balance short). */
+export type RenewalState = "active" | "renewed" | "lapsed";
+
+export interface SessionsTable {
+  token_hash: string;
+  company_id: number;
+  principal_kind: "admin" | "member";
+  principal_id: number;
+  csrf_token: string;
+  created_at_ms: number;
+  expires_at_ms: number;
+  last_seen_ms: number;
+}
+
+export interface ApiKeysTable {
+  id: Generated<number>;
+  company_id: number;
+  name: string;
+  key_prefix: string;
+  key_hash: string;
+  /** Space-separated scopes, e.g. "usage:write reports:read". */
+  scopes: string;
+  created_by_admin_id: number | null;
+  created_at_ms: number;
+  last_used_at_ms: number | null;
+  revoked_at_ms: number | null;
+}
+
+export interface IdempotencyKeysTable {
+  company_id: number;
+  principal: string;
+  key: string;
+  request_hash: string;
+  state: "pending" | "done";
+  response_status: number | null;
+  response_body: string | null;
+  created_at_ms: number;
+}
+
+export interface LoginAttemptsTable {
+  id: Generated<number>;
+  bucket: string;
+  at_ms: number;
+}
+
+export interface InvitationsTable {
+  id: Generated<number>;
+  company_id: number;
+  email: string;
+  token_hash: string;
+  invited_by_admin_id: number | null;
+  created_at_ms: number;
+  expires_at_ms: number;
+  status: "pending" | "accepted" | "declined";
+  member_id: number | null;
+}
+
 export interface DB {
+  sessions: SessionsTable;
+  api_keys: ApiKeysTable;
+  idempotency_keys: IdempotencyKeysTable;
+  login_attempts: LoginAttemptsTable;
+  invitations: InvitationsTable;
   companies: CompaniesTable;
   accounts: AccountsTable;
   admins: AdminsTable;

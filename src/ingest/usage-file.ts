@@ -8,8 +8,6 @@ import fs from "node:fs";
 import fsp from "node:fs/promises";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
-import { CsvError, parse } from "csv-parse";
-import type { Info } from "csv-parse";
 import { stringify } from "csv-stringify";
 import type { Stringifier } from "csv-stringify";
 import type { Db } from "../db/database";
@@ -23,18 +21,19 @@ import type { UsageInput } from "../services/usage.service";
 import { assert, invalid } from "../shared/errors";
 import { parseUsageRecord, USAGE_RECORD_KEYS } from "./usage-record";
 import type { RecordRefusal } from "./usage-record";
+import { csvRecords } from "./csv-records";
+import { textLines } from "./text-lines";
+import type { TextLine } from "./text-lines";
 
 /** Lines a usage file may have (header and blank lines included); split larger files. */
 export const USAGE_FILE_LINES_MAX = 50_000_000;
 /**
- * Characters one line (one CSV record) may have. Real usage lines are about 100 characters; the limit
- * bounds memory when a file is not what it claims to be (a binary, a CSV with a quote never closed).
+ * Characters one line (or one CSV record spanning lines) may have. Real usage lines are about 100
+ * characters; the limit bounds memory when a file is not what it claims to be (a binary, say).
  */
 export const USAGE_FILE_LINE_CHARS_MAX = 64 * 1024;
 /** Records stored per transaction by default; at most USAGE_BATCH_RECORDS_MAX. */
 export const USAGE_FILE_BATCH_RECORDS_DEFAULT = 2_000;
-/** Bytes read from disk at a time. */
-const READ_CHUNK_BYTES = 1024 * 1024;
 /** Bytes looked at to tell NDJSON from CSV when the file's extension does not say. */
 const SNIFF_BYTES_MAX = 64 * 1024;
 
@@ -60,13 +59,15 @@ export interface UsageFileOptions {
   nowMs: number;
   batchRecordsMax?: number;
   onProgress?: (progress: UsageFileProgress) => void;
+  /** At most USAGE_FILE_LINES_MAX; lower only in tests. */
+  linesMax?: number;
 }
 
 /** One data line of the file: a raw record for `parseUsageRecord`, or why it could not even be read as one. */
 type SourceLine =
   | { kind: "record"; line: number; cells: readonly string[]; record: unknown }
   | { kind: "unreadable"; line: number; cells: readonly string[]; reason: string }
-  /** The file cannot be read past this line (a CSV quote never closed, too many lines). */
+  /** The file is not read past this line (it has more than USAGE_FILE_LINES_MAX lines). */
   | { kind: "fatal"; line: number; reason: string };
 
 interface RecordSource {
@@ -120,7 +121,8 @@ export async function ingestUsageFile(
   // A rejects file left by an earlier run describes that run, not this one.
   const rejectsPath = `${filePath}.rejects.csv`;
   await fsp.rm(rejectsPath, { force: true });
-  const source = format === "csv" ? await openCsv(filePath) : openNdjson(filePath);
+  const lines = linesWithin(filePath, Math.min(opts.linesMax ?? USAGE_FILE_LINES_MAX, USAGE_FILE_LINES_MAX));
+  const source = format === "csv" ? await openCsv(filePath, lines) : openNdjson(lines);
   const rejects = new RejectsWriter(rejectsPath, source.columns);
 
   const result: UsageFileResult = {
@@ -160,15 +162,14 @@ export async function ingestUsageFile(
   };
 
   try {
-    for await (const item of source.lines) {
+    for await (const item of guarded(source.lines)) {
       if (item.kind === "fatal") {
-        // Keep what was read before the unreadable part, then stop with a message that says so.
+        // Keep what was read before the limit, then stop with a message that says so.
         await flush();
         result.rejectsPath = await rejects.close();
         throw invalid(
-          `${filePath} line ${item.line}: ${item.reason}. The ${result.lines} lines before it were processed ` +
-            `(${result.stored} stored, ${result.rejected} rejected); after fixing the file, run it again: ` +
-            `records already stored are counted as duplicates`,
+          `${filePath} line ${item.line}: ${item.reason} (the ${result.lines} lines before it were processed: ` +
+            `${result.stored} stored, ${result.rejected} rejected; ingesting the parts skips what is already stored)`,
         );
       }
       result.lines++;
@@ -201,112 +202,78 @@ function describeRefusal(refusal: RecordRefusal): string {
 // CSV
 
 /** Reads the header (a wrong one refuses the whole file before anything is stored), then yields the rows. */
-async function openCsv(filePath: string): Promise<RecordSource> {
-  const input = fs.createReadStream(filePath, { highWaterMark: READ_CHUNK_BYTES });
-  const parser = input.pipe(
-    parse({
-      bom: true,
-      info: true,
-      // A stray quote inside a cell is kept as text; a wrong number of cells is the row's problem, not the file's.
-      relax_quotes: true,
-      relax_column_count: true,
-      skip_empty_lines: true,
-      max_record_size: USAGE_FILE_LINE_CHARS_MAX,
-    }),
-  );
-  input.on("error", (error) => parser.destroy(error));
-  const rows = parser[Symbol.asyncIterator]() as AsyncIterator<{ record: string[]; info: Info }>;
-  const close = (): void => {
-    input.destroy();
-    parser.destroy();
-  };
-
-  let first: IteratorResult<{ record: string[]; info: Info }>;
-  try {
-    first = await rows.next();
-  } catch (error) {
-    close();
-    if (error instanceof CsvError)
-      throw invalid(`${filePath} line 1 is not a CSV header: ${csvErrorReason(error)}`);
-    throw error;
-  }
-  if (first.done) {
-    close();
+async function openCsv(filePath: string, fileLines: AsyncGenerator<TextLine>): Promise<RecordSource> {
+  const records = csvRecords(fileLines, USAGE_FILE_LINE_CHARS_MAX);
+  const first = await records.next();
+  if (first.done === true) {
     throw invalid(`${filePath} is empty: a usage CSV starts with the header ${USAGE_RECORD_KEYS.join(",")}`);
   }
-  const header = first.value.record;
-  const headerProblem = checkHeader(header);
+  const header = first.value.cells;
+  const headerProblem = first.value.kind === "cells" ? checkHeader(header) : first.value.reason;
   if (headerProblem !== null) {
-    close();
+    await records.return(undefined);
     throw invalid(
-      `${filePath} line ${first.value.info.lines}: the header must name the columns ` +
+      `${filePath} line ${first.value.line}: the header must name the columns ` +
         `${USAGE_RECORD_KEYS.join(",")} (in any order); ${headerProblem}`,
     );
   }
 
   async function* lines(): AsyncGenerator<SourceLine> {
-    let lastLine = first.value.info.lines;
-    // csv-parse counts every CR and LF inside a quoted cell as a line end, so a CRLF inside a cell counts
-    // twice; `drift` is how far its count has run ahead of the file's real (LF-terminated) lines.
-    let drift = 0;
-    try {
-      for (;;) {
-        let next: IteratorResult<{ record: string[]; info: Info }>;
-        try {
-          next = await rows.next();
-        } catch (error) {
-          if (!(error instanceof CsvError)) throw error;
-          yield { kind: "fatal", line: lastLine + 1, reason: csvErrorReason(error) };
-          return;
-        }
-        if (next.done) return;
-        const { record: cells, info } = next.value;
-        // info.lines is where the record ends; a quoted cell may span lines, and the record starts earlier.
-        let breaks = 0;
-        for (const cell of cells) {
-          if (!cell.includes("\n") && !cell.includes("\r")) continue;
-          drift += countChar(cell, "\r");
-          breaks += countChar(cell, "\n");
-        }
-        lastLine = info.lines - drift;
-        const line = lastLine - breaks;
-        if (lastLine > USAGE_FILE_LINES_MAX) {
-          yield {
-            kind: "fatal",
-            line,
-            reason: `the file has more than ${USAGE_FILE_LINES_MAX} lines: split it`,
-          };
-          return;
-        }
-        if (cells.length !== header.length) {
-          yield {
-            kind: "unreadable",
-            line,
-            cells,
-            reason: `has ${cells.length} ${cells.length === 1 ? "cell" : "cells"}, the header has ${header.length}`,
-          };
-          continue;
-        }
-        // An empty cell is an absent value (an SMS's duration_s, a default segments).
-        const record: Record<string, string> = {};
-        for (let i = 0; i < cells.length; i++) {
-          const cell = cells[i];
-          const key = header[i];
-          if (cell !== undefined && cell !== "" && key !== undefined) record[key] = cell;
-        }
-        yield { kind: "record", line, cells, record };
+    for await (const item of records) {
+      if (item.kind === "unreadable") {
+        yield { kind: "unreadable", line: item.line, cells: item.cells, reason: item.reason };
+        continue;
       }
-    } finally {
-      close();
+      const cells = item.cells;
+      if (cells.length !== header.length) {
+        const count = `${cells.length} ${cells.length === 1 ? "cell" : "cells"}`;
+        yield {
+          kind: "unreadable",
+          line: item.line,
+          cells,
+          reason: `has ${count}, the header has ${header.length}`,
+        };
+        continue;
+      }
+      // An empty cell is an absent value (an SMS's duration_s, a default segments).
+      const record: Record<string, string> = {};
+      for (let i = 0; i < cells.length; i++) {
+        const cell = cells[i];
+        const key = header[i];
+        if (cell !== undefined && cell !== "" && key !== undefined) record[key] = cell;
+      }
+      yield { kind: "record", line: item.line, cells, record };
     }
   }
   return { columns: header, lines: lines() };
 }
 
-function countChar(text: string, char: string): number {
-  let n = 0;
-  for (let i = text.indexOf(char); i !== -1; i = text.indexOf(char, i + 1)) n++;
-  return n;
+/** The file's lines, stopping with an error past `linesMax`. */
+async function* linesWithin(filePath: string, linesMax: number): AsyncGenerator<TextLine> {
+  for await (const item of textLines(filePath, USAGE_FILE_LINE_CHARS_MAX)) {
+    if (item.line > linesMax) throw new TooManyLines(item.line, linesMax);
+    yield item;
+  }
+}
+
+/** Raised inside the line readers and turned into a "fatal" source line by `guarded`. */
+class TooManyLines extends Error {
+  constructor(
+    readonly line: number,
+    linesMax: number,
+  ) {
+    super(`the file has more than ${linesMax} lines: split it`);
+  }
+}
+
+/** A source's lines, with a too long file ending in one "fatal" line instead of an exception. */
+async function* guarded(lines: AsyncGenerator<SourceLine>): AsyncGenerator<SourceLine> {
+  try {
+    yield* lines;
+  } catch (error) {
+    if (!(error instanceof TooManyLines)) throw error;
+    yield { kind: "fatal", line: error.line, reason: error.message };
+  }
 }
 
 /** A wrong header is quoted in the error, but a file that is not a CSV at all must not flood it. */
@@ -341,31 +308,12 @@ function checkHeader(header: readonly string[]): string | null {
   return problems.length === 0 ? null : problems.join("; ");
 }
 
-function csvErrorReason(error: CsvError): string {
-  switch (error.code) {
-    case "CSV_QUOTE_NOT_CLOSED":
-      return 'a quoted cell is never closed (a " is missing)';
-    case "CSV_MAX_RECORD_SIZE":
-      return `the line is longer than ${USAGE_FILE_LINE_CHARS_MAX} characters`;
-    default:
-      return `not valid CSV (${error.message})`;
-  }
-}
-
 // ---------------------------------------------------------------------------------------------------------
 // NDJSON
 
-function openNdjson(filePath: string): RecordSource {
+function openNdjson(fileLines: AsyncGenerator<TextLine>): RecordSource {
   async function* lines(): AsyncGenerator<SourceLine> {
-    for await (const { line, text } of textLines(filePath, USAGE_FILE_LINE_CHARS_MAX)) {
-      if (line > USAGE_FILE_LINES_MAX) {
-        yield {
-          kind: "fatal",
-          line,
-          reason: `the file has more than ${USAGE_FILE_LINES_MAX} lines: split it`,
-        };
-        return;
-      }
+    for await (const { line, text } of fileLines) {
       if (text === null) {
         yield {
           kind: "unreadable",
@@ -405,52 +353,6 @@ function ndjsonCells(record: unknown): string[] {
   });
 }
 
-/**
- * The file's lines, numbered from 1, without their line ends (LF or CRLF) and a leading byte-order mark.
- * A line longer than `charsMax` is not kept in memory: it comes back as `text: null`.
- */
-async function* textLines(
-  filePath: string,
-  charsMax: number,
-): AsyncGenerator<{ line: number; text: string | null }> {
-  const input = fs.createReadStream(filePath, { encoding: "utf8", highWaterMark: READ_CHUNK_BYTES });
-  let line = 0;
-  let carry = "";
-  let tooLong = false;
-  const finish = (text: string): { line: number; text: string | null } => {
-    line++;
-    if (tooLong) return { line, text: null };
-    const withoutCr = text.endsWith("\r") ? text.slice(0, -1) : text;
-    return { line, text: line === 1 ? withoutCr.replace(/^\uFEFF/, "") : withoutCr };
-  };
-  try {
-    for await (const chunk of input as AsyncIterable<string>) {
-      let start = 0;
-      for (;;) {
-        const end = chunk.indexOf("\n", start);
-        if (end === -1) break;
-        const piece = chunk.slice(start, end);
-        const item = finish(carry === "" ? piece : carry + piece);
-        if (!tooLong && item.text !== null && item.text.length > charsMax) item.text = null;
-        yield item;
-        carry = "";
-        tooLong = false;
-        start = end + 1;
-      }
-      if (!tooLong) {
-        carry += chunk.slice(start);
-        if (carry.length > charsMax) {
-          tooLong = true;
-          carry = "";
-        }
-      }
-    }
-    if (carry !== "" || tooLong) yield finish(carry);
-  } finally {
-    input.destroy();
-  }
-}
-
 // ---------------------------------------------------------------------------------------------------------
 // Rejects file
 
@@ -474,7 +376,9 @@ class RejectsWriter {
 
   async add(line: number, reason: string, cells: readonly string[]): Promise<void> {
     if (this.stringifier === undefined) {
-      this.stringifier = stringify({ bom: true, record_delimiter: "\r\n" });
+      // csv-stringify quotes a cell with the record delimiter (CRLF) but not one with a lone CR or LF,
+      // which would split the row in a spreadsheet: quoted_match closes that gap.
+      this.stringifier = stringify({ bom: true, record_delimiter: "\r\n", quoted_match: /[\r\n]/ });
       this.written = pipeline(this.stringifier, fs.createWriteStream(this.partialPath));
       // Awaited in close(); until then a write error must not surface as an unhandled rejection.
       this.written.catch(() => undefined);

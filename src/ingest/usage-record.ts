@@ -9,7 +9,7 @@ import type { Subject } from "../services/people.service";
 import type { UsageInput } from "../services/usage.service";
 import { err, ok } from "../shared/result";
 import type { Result } from "../shared/result";
-import { parseInstant } from "../time/month";
+import { parseInstantFast } from "./instant";
 
 /** The keys of a usage record, in the order of the CSV header the contract fixes. */
 export const USAGE_RECORD_KEYS = [
@@ -92,7 +92,7 @@ const absent = (message: string) => z.preprocess(numberCell, z.undefined({ error
 const common = {
   external_id: text(EXTERNAL_ID_CHARS_MAX),
   subject: text(SUBJECT_CHARS_MAX),
-  started_at: parsedText(parseInstant),
+  started_at: parsedText(parseInstantFast),
   destination: parsedText(normalizeDestination),
 };
 

@@ -1,7 +1,9 @@
-/** @module Rendering a report result as JSON or CSV, streamed. (PDF and XLSX come from their own modules.) */
+/** @module Rendering a report result in any format, streamed: JSON and CSV here, PDF and XLSX from src/documents. */
 import { Readable } from "node:stream";
 import { csvStream } from "./csv";
-import type { ReportResult } from "./report.service";
+import { pdfStream } from "../documents/pdf";
+import { xlsxStream } from "../documents/xlsx";
+import type { ReportFormat, ReportResult } from "./report.service";
 
 /** The JSON document of PRODUCT.md §4, written row by row so memory stays flat. */
 export function jsonStream(result: ReportResult): Readable {
@@ -29,6 +31,32 @@ export function jsonStream(result: ReportResult): Readable {
   );
 }
 
-export function renderReport(result: ReportResult, format: "json" | "csv"): Readable {
-  return format === "json" ? jsonStream(result) : csvStream(result.columns, result.rows);
+export interface RenderOptions {
+  /** When the document is made; PDF prints it (in the company's timezone) and XLSX stores it. */
+  generatedAtMs: number;
 }
+
+/** The report as a byte stream; PDF and XLSX also need the time they are generated at. */
+export function renderReport(result: ReportResult, format: "json" | "csv"): Readable;
+export function renderReport(result: ReportResult, format: ReportFormat, opts: RenderOptions): Readable;
+export function renderReport(result: ReportResult, format: ReportFormat, opts?: RenderOptions): Readable {
+  switch (format) {
+    case "json":
+      return jsonStream(result);
+    case "csv":
+      return csvStream(result.columns, result.rows);
+    case "pdf":
+    case "xlsx": {
+      if (opts === undefined) throw new Error(`Assertion failed: ${format} needs generatedAtMs`);
+      return format === "pdf" ? pdfStream(result, opts) : xlsxStream(result, opts);
+    }
+  }
+}
+
+/** The file extension and media type of each format. */
+export const FORMAT_MEDIA: Readonly<Record<ReportFormat, { ext: string; contentType: string }>> = {
+  json: { ext: "json", contentType: "application/json; charset=utf-8" },
+  csv: { ext: "csv", contentType: "text/csv; charset=utf-8" },
+  pdf: { ext: "pdf", contentType: "application/pdf" },
+  xlsx: { ext: "xlsx", contentType: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" },
+};

@@ -7,7 +7,10 @@ export type ErrorCode =
   | "forbidden"
   | "unauthenticated"
   | "privacy_ack_required"
-  | "consent_required";
+  | "consent_required"
+  | "idempotency_key_reused"
+  | "rate_limited"
+  | "payload_too_large";
 
 export class AppError extends Error {
   readonly code: ErrorCode;

@@ -9,7 +9,7 @@ export const NOW = Date.parse("2026-11-27T12:00:00Z");
 
 async function text(stream: NodeJS.ReadableStream): Promise<string> {
   const chunks: Buffer[] = [];
-  for await (const c of stream) chunks.push(typeof c === "string" ? Buffer.from(c) : (c));
+  for await (const c of stream) chunks.push(typeof c === "string" ? Buffer.from(c) : c);
   return Buffer.concat(chunks).toString("utf8");
 }
 

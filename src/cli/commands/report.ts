@@ -1,4 +1,4 @@
-/** @module `switchboard report …`: any of the four reports, for a month and filters, as JSON or CSV. */
+/** @module `switchboard report …`: any of the four reports, for a month and filters, as JSON, CSV, PDF or XLSX. */
 import fs from "node:fs";
 import { pipeline } from "node:stream/promises";
 import type { Readable } from "node:stream";
@@ -78,7 +78,7 @@ export function registerReport(program: Command, ctx: CliContext): void {
     .addOption(
       new Option("--format <format>", "output format").choices([...REPORT_FORMATS]).makeOptionMandatory(),
     )
-    .option("--out <file>", "write to this file instead of standard output")
+    .option("--out <file>", "write to this file instead of standard output (PDF and XLSX are binary)")
     .option("--acknowledge-privacy", "record that --as has read the data-privacy notice (asked once)")
     .action(async (report: string, opts: ReportOptions) => {
       if (!REPORT_NAMES.includes(report as ReportName))
@@ -89,8 +89,6 @@ export function registerReport(program: Command, ctx: CliContext): void {
         throw invalid("--member and --sip-profile are for the usage report");
       if (report !== "allocations" && opts.feature !== undefined)
         throw invalid("--feature is for the allocations report");
-      if (opts.format === "pdf" || opts.format === "xlsx")
-        throw invalid(`--format ${opts.format} is not available yet in this version; use json or csv`);
       const companyId = parseCompanyId(opts.company);
       const db = await ctx.db();
       const company = await loadCompany(db, companyId);
@@ -140,7 +138,7 @@ export function registerReport(program: Command, ctx: CliContext): void {
           throw new AppError(error.code, `${error.reason}. Run again with --acknowledge-privacy to do so.`);
         throw error;
       }
-      const stream: Readable = renderReport(result, opts.format);
+      const stream: Readable = renderReport(result, opts.format, { generatedAtMs: now });
       if (opts.out === undefined) {
         await pipeline(stream, ctx.out, { end: false });
         return;

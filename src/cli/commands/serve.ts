@@ -1,15 +1,13 @@
 /**
  * @module `switchboard serve [--port N] [--demo]`. With --demo an empty database is first loaded with the
- * demo company (its history ends today). Until the HTTP server lands, serve prints the current month's
- * Summary of every company and exits.
+ * demo company (its history ends today). Runs until SIGINT/SIGTERM, then shuts down gracefully.
  */
 import type { Command } from "commander";
 import { generateDemoBundle } from "../../bundle/demo-bundle";
 import { importBundle } from "../../bundle/import";
 import type { Database } from "../../db/database";
-import { runReport } from "../../reports/report.service";
-import type { ReportRow } from "../../reports/definitions";
-import { loadCompany } from "../../services/company-context";
+import { loadConfig } from "../../config";
+import { startServer } from "../../http/server";
 import { listCompanies } from "../../services/company.service";
 import type { CliContext } from "../context";
 
@@ -23,49 +21,35 @@ export async function loadDemoIfEmpty(db: Database, nowMs: number): Promise<numb
   return result.company_id;
 }
 
-function table(rows: ReportRow[], keys: readonly string[]): string {
-  const cells = [keys.map(String), ...rows.map((r) => keys.map((k) => String(r[k] ?? "")))];
-  const widths = keys.map((_, i) => Math.max(...cells.map((c) => [...(c[i] ?? "")].length)));
-  return cells
-    .map((c) => c.map((v, i) => (i >= 3 ? v.padStart(widths[i] ?? 0) : v.padEnd(widths[i] ?? 0))).join("  "))
-    .join("\n");
-}
-
 export function registerServe(program: Command, ctx: CliContext): void {
   program
     .command("serve")
-    .description("Serve Switchboard. --demo loads the demo company into an empty database first.")
-    .option("--port <n>", "port to listen on", "3000")
+    .description(
+      "Serve the web app and the HTTP API (PORT, HOST, DATABASE_URL, SECURE_COOKIES, SESSION_TTL_MINUTES, " +
+        "TRUST_PROXY from the environment). --demo loads the demo company into an empty database first.",
+    )
+    .option("--port <n>", "port to listen on (default: PORT or 3000)")
     .option("--demo", "load the demo company when the database is empty")
-    .action(async (opts: { port: string; demo?: boolean }) => {
+    .action(async (opts: { port?: string; demo?: boolean }) => {
+      const config = loadConfig({ ...ctx.env, ...(opts.port !== undefined ? { PORT: opts.port } : {}) });
       const db = await ctx.db();
-      const now = ctx.clock.now();
       if (opts.demo) {
-        const id = await loadDemoIfEmpty(db, now);
+        const id = await loadDemoIfEmpty(db, ctx.clock.now());
         if (id !== null) ctx.out.write(`Loaded the demo company (id ${id}) into ${db.url}\n`);
       }
-      for (const c of await listCompanies(db)) {
-        const company = await loadCompany(db, c.id);
-        const result = await runReport(
-          db,
-          company,
-          { report: "summary", format: "json" },
-          { kind: "operator" },
-          now,
-        );
-        const rows: ReportRow[] = [];
-        for await (const row of result.rows) rows.push(row);
-        ctx.out.write(
-          `\n${company.name} (company ${company.id}) — Summary for ${result.month}, ${company.currency}\n`,
-        );
-        for (const [k, v] of Object.entries(result.totals)) ctx.out.write(`  ${k.padEnd(26)} ${String(v)}\n`);
-        ctx.out.write(
-          `\n${table(rows, ["recipient_type", "recipient", "username", "credit_allocated", "usage_charged", "closing_balance"])}\n`,
-        );
-      }
+      const server = await startServer({ db, clock: ctx.clock, config });
+      ctx.out.write(`Switchboard is serving ${db.url} at ${server.url}\n`);
+      if (opts.demo) ctx.out.write(`Demo sign-in: ${DEMO_OWNER.email} / ${DEMO_OWNER.password}\n`);
       ctx.out.write(
-        `\nDemo sign-in: ${DEMO_OWNER.email} / ${DEMO_OWNER.password}\n` +
-          "Try: npx switchboard report summary --company 1 --format csv\n",
+        `API: ${server.url}api/v1 — OpenAPI: ${server.url}api/openapi.json — docs: ${server.url}api/docs\n`,
       );
+      await new Promise<void>((resolve) => {
+        const stop = () => {
+          ctx.out.write("Shutting down…\n");
+          void server.close().then(resolve);
+        };
+        process.once("SIGINT", stop);
+        process.once("SIGTERM", stop);
+      });
     });
 }

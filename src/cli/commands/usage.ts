@@ -12,9 +12,10 @@ import { parseCompanyId } from "./shared";
 export const EXIT_SOME_REJECTED = 3;
 
 const HELP_AFTER = `
-Formats (chosen by the extension: .csv, or .ndjson / .jsonl; otherwise a file starting with "{" is NDJSON):
-  CSV     header line ${USAGE_RECORD_KEYS.join(",")} (any order), one record per line;
-          an empty cell is an absent value.
+Formats (by extension: .csv, or .ndjson / .jsonl; otherwise a file starting with "{" is NDJSON):
+  CSV     a header line naming the columns, in any order:
+            ${USAGE_RECORD_KEYS.join(",")}
+          then one record per line; an empty cell is an absent value.
   NDJSON  one JSON object per line with those keys.
   subject     a member's username, or sip:NAME for a SIP profile
   kind        call (duration_s: whole seconds, 0 = unanswered) or sms (segments, default 1)

@@ -1,0 +1,142 @@
+/**
+ * @module Who is asking, and may they: the authentication middleware (session cookie or API key), CSRF
+ * protection for cookie-authenticated writes, and the guards route handlers call.
+ */
+import type { Context, MiddlewareHandler } from "hono";
+import { getCookie } from "hono/cookie";
+import type { AdminRole } from "../db/schema";
+import { findApiKey, findSession, safeEqual, touchSession } from "../services/auth.service";
+import { loadCompany } from "../services/company-context";
+import type { CompanyContext } from "../services/company-context";
+import { AppError } from "../shared/errors";
+import { API_KEY_SCOPES } from "./context";
+import type { ApiKeyScope, AppEnv, Principal } from "./context";
+
+export const SESSION_COOKIE = "sb_session";
+export const CSRF_HEADER = "x-csrf-token";
+/** A session's expiry is pushed forward at most this often (not on every request). */
+const SESSION_TOUCH_EVERY_MS = 60_000;
+
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
+export function authenticate(): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const { db, clock, config } = c.get("deps");
+    const now = clock.now();
+    const authorization = c.req.header("authorization");
+    if (authorization !== undefined) {
+      const match = /^Bearer\s+(\S+)$/i.exec(authorization);
+      const key = match?.[1] ? await findApiKey(db, match[1]) : undefined;
+      if (!key) throw new AppError("unauthenticated", "the API key is not valid (or was revoked)");
+      const scopes = new Set(
+        key.scopes
+          .split(" ")
+          .filter((s): s is ApiKeyScope => (API_KEY_SCOPES as readonly string[]).includes(s)),
+      );
+      c.set("principal", {
+        kind: "api_key",
+        companyId: key.company_id,
+        keyId: key.id,
+        name: key.name,
+        scopes,
+      });
+      await db.k.updateTable("api_keys").set({ last_used_at_ms: now }).where("id", "=", key.id).execute();
+      return next();
+    }
+    const token = getCookie(c, SESSION_COOKIE);
+    if (token !== undefined) {
+      const session = await findSession(db, token, now);
+      if (session) {
+        let principal: Principal | undefined;
+        if (session.principal_kind === "admin") {
+          const admin = await db.k
+            .selectFrom("admins")
+            .selectAll()
+            .where("id", "=", session.principal_id)
+            .executeTakeFirst();
+          if (admin)
+            principal = {
+              kind: "admin",
+              companyId: session.company_id,
+              admin,
+              csrfToken: session.csrf_token,
+              sessionHash: session.token_hash,
+            };
+        } else {
+          const member = await db.k
+            .selectFrom("members")
+            .select(["id", "username"])
+            .where("id", "=", session.principal_id)
+            .executeTakeFirst();
+          if (member)
+            principal = {
+              kind: "member",
+              companyId: session.company_id,
+              memberId: member.id,
+              username: member.username,
+              csrfToken: session.csrf_token,
+              sessionHash: session.token_hash,
+            };
+        }
+        if (principal) {
+          // A browser's write must carry the CSRF token that only our pages can read.
+          if (!SAFE_METHODS.has(c.req.method)) {
+            const sent = c.req.header(CSRF_HEADER) ?? "";
+            if (!safeEqual(sent, session.csrf_token))
+              throw new AppError("forbidden", `missing or wrong CSRF token (send the ${CSRF_HEADER} header)`);
+          }
+          if (now - session.last_seen_ms > SESSION_TOUCH_EVERY_MS)
+            await touchSession(db, session.token_hash, now, config.sessionTtlMs);
+          c.set("principal", principal);
+        }
+      }
+    }
+    return next();
+  };
+}
+
+export function principalOf(c: Context<AppEnv>): Principal {
+  const p = c.get("principal");
+  if (!p) throw new AppError("unauthenticated", "sign in first (or send an API key)");
+  return p;
+}
+
+/** Access rule of a route: which admin roles, whether members may, which API-key scope. */
+export interface Access {
+  roles?: readonly AdminRole[];
+  member?: boolean;
+  scope?: ApiKeyScope;
+}
+
+export const READ: Access = { roles: ["owner", "admin", "viewer"] };
+export const MANAGE: Access = { roles: ["owner", "admin"] };
+export const OWNER: Access = { roles: ["owner"] };
+
+/** Checks the caller against a route's access rule; returns the caller and their company. */
+export async function authorize(
+  c: Context<AppEnv>,
+  access: Access,
+): Promise<{ principal: Principal; company: CompanyContext }> {
+  const principal = principalOf(c);
+  const allowed =
+    (principal.kind === "admin" && (access.roles ?? []).includes(principal.admin.role)) ||
+    (principal.kind === "member" && access.member === true) ||
+    (principal.kind === "api_key" && access.scope !== undefined && principal.scopes.has(access.scope));
+  if (!allowed) {
+    const why =
+      principal.kind === "api_key"
+        ? access.scope
+          ? `this API key lacks the ${access.scope} scope`
+          : "API keys cannot do this"
+        : principal.kind === "admin"
+          ? `a ${principal.admin.role} may not do this`
+          : "members may not do this";
+    throw new AppError("forbidden", why);
+  }
+  const company = await loadCompany(c.get("deps").db, principal.companyId);
+  return { principal, company };
+}
+
+export function adminOf(p: Principal): Extract<Principal, { kind: "admin" }>["admin"] | null {
+  return p.kind === "admin" ? p.admin : null;
+}

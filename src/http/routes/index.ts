@@ -1,0 +1,7 @@
+/** @module The route modules beyond sign-in, reports and the member's page; each area adds its router here. */
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import type { AppEnv } from "../context";
+
+export function extraRoutes(): OpenAPIHono<AppEnv>[] {
+  return [];
+}
