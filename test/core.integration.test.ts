@@ -10,7 +10,7 @@ import { findBalanceMismatches } from "../src/services/allocation.service";
 import { loadCompany } from "../src/services/company-context";
 import { acknowledgePrivacy, findAdmin, requireSubject, setConsent } from "../src/services/people.service";
 import { AppError } from "../src/shared/errors";
-import { specExampleBundle } from "./fixtures/spec-example";
+import { specExampleBundle } from "./helpers/spec-example-bundle";
 import { createTestDatabase, DIALECTS, postgresAvailable } from "./helpers/databases";
 import { NOW, reportCsv, reportJson } from "./helpers/reports";
 

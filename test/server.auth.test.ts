@@ -1,7 +1,7 @@
 /** Sign-in, sessions, CSRF, throttling, reports and privacy over HTTP, on SQLite and PostgreSQL. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { importBundle } from "../src/bundle/import";
-import { specExampleBundle } from "./fixtures/spec-example";
+import { specExampleBundle } from "./helpers/spec-example-bundle";
 import { DIALECTS, postgresAvailable } from "./helpers/databases";
 import { createTestServer } from "./helpers/http";
 import type { TestServer } from "./helpers/http";
