@@ -1,7 +1,9 @@
 /** @module The route modules beyond sign-in, reports and the member's page; each area adds its router here. */
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../context";
+import { billingRoutes } from "./billing.routes";
+import { peopleRoutes } from "./people.routes";
 
 export function extraRoutes(): OpenAPIHono<AppEnv>[] {
-  return [];
+  return [peopleRoutes(), billingRoutes()];
 }

@@ -1,0 +1,6 @@
+/** @module billing routes (being written). */
+import { createRouter } from "../router";
+
+export function billingRoutes() {
+  return createRouter();
+}
