@@ -6,7 +6,14 @@ import fs from "node:fs";
 import path from "node:path";
 import SQLite from "better-sqlite3";
 import { CompiledQuery, Kysely, PostgresDialect, SqliteDialect, SqliteDriver } from "kysely";
-import type { DatabaseConnection, Driver, SqliteDialectConfig, Transaction } from "kysely";
+import type {
+  DatabaseConnection,
+  Driver,
+  SqliteDatabase,
+  SqliteDialectConfig,
+  SqliteStatement,
+  Transaction,
+} from "kysely";
 import pg from "pg";
 import Cursor from "pg-cursor";
 import type { DB } from "./schema";
@@ -69,6 +76,29 @@ class ImmediateSqliteDialect extends SqliteDialect {
   }
 }
 
+/** Prepared statements kept per SQLite connection; the cache is emptied when it grows past this. */
+export const SQLITE_STATEMENTS_CACHED_MAX = 500;
+
+/**
+ * Kysely prepares every statement anew; preparing costs as much as running a small one. Reusing the
+ * prepared statement for the same SQL text is safe because the one connection runs one query at a time.
+ */
+function withStatementCache(sqlite: SQLite.Database): SqliteDatabase {
+  const cache = new Map<string, SQLite.Statement>();
+  return {
+    close: () => sqlite.close(),
+    prepare(text: string) {
+      let statement = cache.get(text);
+      if (!statement) {
+        if (cache.size >= SQLITE_STATEMENTS_CACHED_MAX) cache.clear();
+        statement = sqlite.prepare(text);
+        cache.set(text, statement);
+      }
+      return statement as unknown as SqliteStatement;
+    },
+  };
+}
+
 export function parseDatabaseUrl(url: string): { dialect: Dialect; location: string } {
   if (url.startsWith("sqlite:")) {
     const location = url.slice("sqlite:".length);
@@ -94,7 +124,7 @@ export function openDatabase(url: string = process.env["DATABASE_URL"] || DEFAUL
     sqlite.pragma("synchronous = FULL");
     sqlite.pragma("foreign_keys = ON");
     sqlite.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
-    k = new Kysely<DB>({ dialect: new ImmediateSqliteDialect({ database: sqlite }) });
+    k = new Kysely<DB>({ dialect: new ImmediateSqliteDialect({ database: withStatementCache(sqlite) }) });
   } else {
     const pool = new pg.Pool({
       connectionString: location,

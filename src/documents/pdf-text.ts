@@ -195,7 +195,7 @@ export class Typesetter {
 
   /**
    * A form XObject whose content is set only at the end: used for the total in "Page n of N", which is not
-   * known until the last row has been laid out. Each page draws the same object; {@link fillLater} fills it.
+   * known until the last row has been laid out. Each page draws the same object; `fill` writes it, once.
    */
   placeholder(size: number): { ref: PDFKit.PDFKitReference; fill: (text: string) => void } {
     const font = this.font("regular");

@@ -9,8 +9,9 @@
  * until the last row, and pdfkit's `bufferPages` would keep every page of the document in memory to number
  * them at the end (tens of thousands of pages for a million-row month). Instead every footer draws one
  * shared form XObject after "Page n of ", and that object's content — the number N — is written once, at
- * the end. The document's size is the only thing that grows with the rows; memory stays at one page plus
- * the output buffer, whose back-pressure pauses the row loop.
+ * the end. Memory holds one page plus the output buffer, whose back-pressure pauses the row loop, plus
+ * pdfkit's bookkeeping of each finished page (the page tree must list them all): measured at ~2.5 KB a
+ * page, 1 million usage rows (28.6k pages) peaked at 254 MB RSS against 183 MB for 200k rows.
  */
 import { PassThrough } from "node:stream";
 import type { Readable } from "node:stream";

@@ -33,7 +33,7 @@ export const USAGE_FILE_LINES_MAX = 50_000_000;
  */
 export const USAGE_FILE_LINE_CHARS_MAX = 64 * 1024;
 /** Records stored per transaction by default; at most USAGE_BATCH_RECORDS_MAX. */
-export const USAGE_FILE_BATCH_RECORDS_DEFAULT = 2_000;
+export const USAGE_FILE_BATCH_RECORDS_DEFAULT = 5_000;
 /** Bytes looked at to tell NDJSON from CSV when the file's extension does not say. */
 const SNIFF_BYTES_MAX = 64 * 1024;
 

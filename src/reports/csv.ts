@@ -22,7 +22,7 @@ export function csvCell(value: string | number | null, spec: ColumnSpec): string
 
 /** Streams rows as CSV bytes (header first, no totals row). */
 export function csvStream(columns: readonly ColumnSpec[], rows: AsyncIterable<ReportRow>): Readable {
-  const stringifier = stringify({ bom: true, record_delimiter: "\r\n" });
+  const stringifier = stringify({ bom: true, record_delimiter: "\r\n", quoted_match: /[\r\n]/ });
   const source = Readable.from(
     (async function* () {
       yield columns.map((c) => c.key);

@@ -4,6 +4,7 @@
  * pass: read what it needs in a few queries, decide in memory, write with a few multi-row statements.
  */
 import { sql } from "kysely";
+import { insertMany } from "../db/bulk";
 import type { Db } from "../db/database";
 import type { NewUsageRecord } from "../db/schema";
 import { addDelta, decideAutoAllocation, ZERO_DELTA } from "../ledger/rules";
@@ -24,6 +25,31 @@ import { writeAudit } from "./audit";
 export const USAGE_INSERT_ROWS_MAX = 400;
 /** Records a caller should hand to one `ingestUsage` call (one transaction). */
 export const USAGE_BATCH_RECORDS_MAX = 5_000;
+
+const USAGE_COLUMNS = [
+  "company_id",
+  "account_id",
+  "external_id",
+  "kind",
+  "started_at_ms",
+  "month",
+  "destination",
+  "duration_s",
+  "segments",
+  "billed_s",
+  "rate_prefix",
+  "rate_name",
+  "rate_per_minute",
+  "rate_connection_fee",
+  "rate_interval",
+  "charge_minor",
+  "charge_exact",
+  "status",
+  "subscription_id",
+  "covered_by",
+  "covered_minutes",
+  "ingested_at_ms",
+] as const;
 
 /** A usage record that passed validation at the boundary (destination already normalised to +digits). */
 export interface UsageInput {
@@ -261,7 +287,7 @@ export async function ingestUsage(
   }
 
   for (const part of chunk(rows, USAGE_INSERT_ROWS_MAX))
-    await db.k.insertInto("usage_records").values(part).execute();
+    await insertMany(db, "usage_records", USAGE_COLUMNS, part);
 
   // Usage charges leave the subjects' balances and enter the company's usage sink.
   const balanceDeltas = new Map<number, number>();
@@ -322,9 +348,21 @@ async function ruleOwners(db: Db, accountIds: number[]): Promise<Map<number, num
   return new Map(rows.map((r) => [r.account_id, r.set_by_admin_id]));
 }
 
-/** One UPDATE for many accounts: balance_minor + CASE id WHEN … THEN delta END. */
+/**
+ * Adds deltas to many balances. SQLite: one cached one-row UPDATE per account (no round trips, no
+ * re-preparing). PostgreSQL: one UPDATE … CASE per 500 accounts (one round trip).
+ */
 async function addToBalances(db: Db, deltas: Map<number, number>): Promise<void> {
   const entries = [...deltas].filter(([, d]) => d !== 0);
+  if (db.dialect === "sqlite") {
+    for (const [id, d] of entries)
+      await db.k
+        .updateTable("accounts")
+        .set({ balance_minor: sql<number>`balance_minor + ${d}` })
+        .where("id", "=", id)
+        .execute();
+    return;
+  }
   for (const part of chunk(entries, 500)) {
     const cases = sql.join(
       part.map(([id, d]) => sql`when ${id} then cast(${d} as bigint)`),
@@ -342,26 +380,25 @@ async function addToBalances(db: Db, deltas: Map<number, number>): Promise<void>
   }
 }
 
-/** One multi-row upsert adding deltas to many account-months (keys must be distinct). */
+const MONTH_COLUMNS = ["company_id", "account_id", "month", "usage_minor", "net_minor"] as const;
+const ADD_ON_CONFLICT =
+  " on conflict (account_id, month) do update set usage_minor = account_months.usage_minor + excluded.usage_minor," +
+  " net_minor = account_months.net_minor + excluded.net_minor";
+
+/** One multi-row upsert adding usage deltas to many account-months (keys must be distinct). */
 async function addToMonths(
   db: Db,
   companyId: number,
   deltas: { accountId: number; month: string; delta: MonthDelta }[],
 ): Promise<void> {
-  const add = (col: keyof MonthDelta) =>
-    sql<number>`account_months.${sql.ref(col)} + excluded.${sql.ref(col)}`;
   for (const part of chunk(deltas, 500)) {
-    await db.k
-      .insertInto("account_months")
-      .values(
-        part.map((d) => ({ company_id: companyId, account_id: d.accountId, month: d.month, ...d.delta })),
-      )
-      .onConflict((oc) =>
-        oc.columns(["account_id", "month"]).doUpdateSet({
-          usage_minor: add("usage_minor"),
-          net_minor: add("net_minor"),
-        }),
-      )
-      .execute();
+    const rows = part.map((d) => ({
+      company_id: companyId,
+      account_id: d.accountId,
+      month: d.month,
+      usage_minor: d.delta.usage_minor,
+      net_minor: d.delta.net_minor,
+    }));
+    await insertMany(db, "account_months", MONTH_COLUMNS, rows, ADD_ON_CONFLICT);
   }
 }

@@ -225,11 +225,6 @@ export async function up(db: AnyDb, dialect: Dialect): Promise<void> {
     .on("usage_records")
     .columns(["account_id", "started_at_ms", "external_id"])
     .execute();
-  await db.schema
-    .createIndex("usage_company_month_status")
-    .on("usage_records")
-    .columns(["company_id", "month", "status"])
-    .execute();
 
   await db.schema
     .createTable("account_months")
