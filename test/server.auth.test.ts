@@ -100,6 +100,18 @@ describe.each(DIALECTS.filter((d) => d === "sqlite" || pgOk))("HTTP sign-in and 
     expect(zoe.json.error).toMatchObject({ code: "consent_required", details: { balance: "0.00" } });
   });
 
+  it("downloads a report as PDF and XLSX", async () => {
+    const c = s.client();
+    await c.login("ana@acme.example", PASSWORD);
+    const pdf = await c.get("/api/v1/reports/summary?month=2026-09&format=pdf");
+    expect(pdf.status).toBe(200);
+    expect(pdf.headers.get("content-type")).toBe("application/pdf");
+    expect(pdf.text.startsWith("%PDF-")).toBe(true);
+    const xlsx = await c.get("/api/v1/reports/purchases?month=2026-09&format=xlsx");
+    expect(xlsx.status).toBe(200);
+    expect(xlsx.headers.get("content-disposition")).toContain("purchases-2026-09.xlsx");
+  });
+
   it("serves a valid OpenAPI 3.1 document", async () => {
     const res = await s.client().get("/api/openapi.json");
     expect(res.status).toBe(200);

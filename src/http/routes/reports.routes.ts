@@ -7,7 +7,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { inTransaction } from "../../db/database";
 import { REPORT_NAMES } from "../../reports/definitions";
 import type { ReportName } from "../../reports/definitions";
-import { renderReport } from "../../reports/render";
+import { FORMAT_MEDIA, renderReport } from "../../reports/render";
 import { runReport } from "../../reports/report.service";
 import type { Viewer } from "../../reports/report.service";
 import { acknowledgePrivacy } from "../../services/people.service";
@@ -22,7 +22,7 @@ const ReportQuery = z
       .string()
       .optional()
       .openapi({ example: "2026-10", description: "YYYY-MM; default: the current month" }),
-    format: z.enum(["json", "csv"]).default("json"),
+    format: z.enum(["json", "csv", "pdf", "xlsx"]).default("json"),
     feature: z
       .enum(["credit", "subscription", "number"])
       .optional()
@@ -64,7 +64,7 @@ export function reportRoutes() {
       method: "get",
       path: "/reports/{report}",
       tags: ["Reports"],
-      summary: "A monthly report as JSON or CSV (RFC 4180, UTF-8 with BOM)",
+      summary: "A monthly report as JSON, CSV (RFC 4180, UTF-8 with BOM), PDF or XLSX",
       request: {
         params: z.object({ report: z.enum(REPORT_NAMES as [ReportName, ...ReportName[]]) }),
         query: ReportQuery,
@@ -115,11 +115,12 @@ export function reportRoutes() {
         viewer,
         clock.now(),
       );
-      const body = byteStream(renderReport(result, q.format));
-      if (q.format === "csv") {
-        const name = `${report}-${result.month}.csv`;
+      const body = byteStream(renderReport(result, q.format, { generatedAtMs: clock.now() }));
+      const media = FORMAT_MEDIA[q.format];
+      if (q.format !== "json") {
+        const name = `${report}-${result.month}.${media.ext}`;
         return c.body(body, 200, {
-          "content-type": "text/csv; charset=utf-8",
+          "content-type": media.contentType,
           "content-disposition": `attachment; filename="${name}"`,
         });
       }
