@@ -129,7 +129,7 @@ export async function authorize(
           ? `this API key lacks the ${access.scope} scope`
           : "API keys cannot do this"
         : principal.kind === "admin"
-          ? `a ${principal.admin.role} may not do this`
+          ? `${principal.admin.role === "viewer" ? "a" : "an"} ${principal.admin.role} may not do this`
           : "members may not do this";
     throw new AppError("forbidden", why);
   }

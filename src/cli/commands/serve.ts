@@ -7,6 +7,8 @@ import { generateDemoBundle } from "../../bundle/demo-bundle";
 import { importBundle } from "../../bundle/import";
 import type { Database } from "../../db/database";
 import { loadConfig } from "../../config";
+import { runReport } from "../../reports/report.service";
+import { loadCompany } from "../../services/company-context";
 import { startServer } from "../../http/server";
 import { listCompanies } from "../../services/company.service";
 import type { CliContext } from "../context";
@@ -20,6 +22,31 @@ export async function loadDemoIfEmpty(db: Database, nowMs: number): Promise<numb
   const result = await importBundle(db, generateDemoBundle({ now: nowMs, seed: 42 }), { nowMs });
   return result.company_id;
 }
+
+/** One line per company (at most a few): the current month's Summary totals, so a start shows real figures. */
+async function printSummaries(ctx: CliContext, db: Database): Promise<void> {
+  const companies = await listCompanies(db);
+  for (const c of companies.slice(0, SUMMARY_COMPANIES_MAX)) {
+    const company = await loadCompany(db, c.id);
+    const r = await runReport(
+      db,
+      company,
+      { report: "summary", format: "json" },
+      { kind: "operator" },
+      ctx.clock.now(),
+    );
+    const t = r.totals;
+    ctx.out.write(
+      `${company.name} (company ${company.id}), Summary for ${r.month}: purchased ${String(t["purchased"])}, ` +
+        `allocated ${String(t["allocated_credit"])}, usage ${String(t["usage_charged"])}, ` +
+        `company balance ${String(t["closing_company_balance"])} ${company.currency}\n`,
+    );
+  }
+  if (companies.length > SUMMARY_COMPANIES_MAX)
+    ctx.out.write(`… and ${companies.length - SUMMARY_COMPANIES_MAX} more companies\n`);
+}
+
+const SUMMARY_COMPANIES_MAX = 5;
 
 export function registerServe(program: Command, ctx: CliContext): void {
   program
@@ -37,6 +64,7 @@ export function registerServe(program: Command, ctx: CliContext): void {
         const id = await loadDemoIfEmpty(db, ctx.clock.now());
         if (id !== null) ctx.out.write(`Loaded the demo company (id ${id}) into ${db.url}\n`);
       }
+      await printSummaries(ctx, db);
       const server = await startServer({ db, clock: ctx.clock, config });
       ctx.out.write(`Switchboard is serving ${db.url} at ${server.url}\n`);
       if (opts.demo) ctx.out.write(`Demo sign-in: ${DEMO_OWNER.email} / ${DEMO_OWNER.password}\n`);
