@@ -13,6 +13,7 @@ import { authenticate } from "./auth";
 import type { AppEnv, ServerDeps } from "./context";
 import { onError } from "./errors";
 import { idempotency } from "./idempotency";
+import { createLogger, requestLog } from "./logging";
 import { authRoutes } from "./routes/auth.routes";
 import { meRoutes } from "./routes/me.routes";
 import { reportRoutes } from "./routes/reports.routes";
@@ -28,6 +29,7 @@ export function createApp(deps: ServerDeps): OpenAPIHono<AppEnv> {
     c.set("principal", undefined);
     await next();
   });
+  app.use("*", requestLog(createLogger(deps.config.logLevel)));
   app.use(
     "*",
     secureHeaders({

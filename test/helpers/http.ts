@@ -25,7 +25,7 @@ export async function createTestServer(
 ): Promise<TestServer> {
   const { db, drop } = await createTestDatabase(dialect);
   const clock = new ManualClock(NOW);
-  const app = createApp({ db, clock, config: loadConfig(env) });
+  const app = createApp({ db, clock, config: loadConfig({ LOG_LEVEL: "silent", ...env }) });
   return { app, db, clock, drop, client: () => new TestClient(app) };
 }
 
