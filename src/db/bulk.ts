@@ -35,7 +35,7 @@ function insertSql(
  * Inserts rows (all with the same keys, in `columns` order) in one statement. `suffix` is fixed SQL
  * appended after the values (an ON CONFLICT clause), written by the caller, never from user input.
  */
-export async function insertMany<T extends keyof DB & string>(
+export async function insertMany<T extends keyof DB>(
   db: Db,
   table: T,
   columns: readonly (keyof DB[T] & string)[],

@@ -11,7 +11,6 @@ import type {
   Driver,
   SqliteDatabase,
   SqliteDialectConfig,
-  SqliteStatement,
   Transaction,
 } from "kysely";
 import pg from "pg";
@@ -94,7 +93,7 @@ function withStatementCache(sqlite: SQLite.Database): SqliteDatabase {
         statement = sqlite.prepare(text);
         cache.set(text, statement);
       }
-      return statement as unknown as SqliteStatement;
+      return statement;
     },
   };
 }
@@ -131,6 +130,9 @@ export function openDatabase(url: string = process.env["DATABASE_URL"] || DEFAUL
       max: Number(process.env["DATABASE_POOL_MAX"] ?? 10),
       statement_timeout: STATEMENT_TIMEOUT_MS,
     });
+    // An idle pooled connection cut by the server (restart, termination) emits "error" on the pool; without a
+    // listener that would crash the process. The pool drops the connection and opens another on demand.
+    pool.on("error", (error) => console.error(`PostgreSQL pool: idle connection lost: ${error.message}`));
     k = new Kysely<DB>({ dialect: new PostgresDialect({ pool, cursor: Cursor }) });
   }
   return {

@@ -9,6 +9,7 @@ import type { Database } from "../../db/database";
 import { loadConfig } from "../../config";
 import { runReport } from "../../reports/report.service";
 import { loadCompany } from "../../services/company-context";
+import { RENEWAL_INTERVAL_MS_DEFAULT, startScheduler } from "../../http/scheduler";
 import { startServer } from "../../http/server";
 import { listCompanies } from "../../services/company.service";
 import type { CliContext } from "../context";
@@ -65,7 +66,9 @@ export function registerServe(program: Command, ctx: CliContext): void {
         if (id !== null) ctx.out.write(`Loaded the demo company (id ${id}) into ${db.url}\n`);
       }
       await printSummaries(ctx, db);
-      const server = await startServer({ db, clock: ctx.clock, config });
+      // Renewals of subscriptions and numbers; safe with several server processes (each renewal locks).
+      const scheduler = startScheduler({ db, clock: ctx.clock }, { intervalMs: RENEWAL_INTERVAL_MS_DEFAULT });
+      const server = await startServer({ db, clock: ctx.clock, config }, [() => scheduler.stop()]);
       ctx.out.write(`Switchboard is serving ${db.url} at ${server.url}\n`);
       if (opts.demo) ctx.out.write(`Demo sign-in: ${DEMO_OWNER.email} / ${DEMO_OWNER.password}\n`);
       ctx.out.write(
