@@ -6,13 +6,7 @@ import fs from "node:fs";
 import path from "node:path";
 import SQLite from "better-sqlite3";
 import { CompiledQuery, Kysely, PostgresDialect, SqliteDialect, SqliteDriver } from "kysely";
-import type {
-  DatabaseConnection,
-  Driver,
-  SqliteDatabase,
-  SqliteDialectConfig,
-  Transaction,
-} from "kysely";
+import type { DatabaseConnection, Driver, SqliteDatabase, SqliteDialectConfig, Transaction } from "kysely";
 import pg from "pg";
 import Cursor from "pg-cursor";
 import type { DB } from "./schema";
