@@ -3,6 +3,10 @@
  * idempotency), the /api/v1 route modules, the OpenAPI document, health checks, one error handler.
  * Tests drive it in-process with `app.request()`.
  */
+import fs from "node:fs/promises";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { serveStatic } from "@hono/node-server/serve-static";
 import { swaggerUI } from "@hono/swagger-ui";
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { sql } from "kysely";
@@ -21,6 +25,23 @@ import { extraRoutes } from "./routes/index";
 
 /** Request bodies larger than this are refused with 413 (usage batches are the largest). */
 export const REQUEST_BODY_BYTES_MAX = 8 * 1024 * 1024;
+
+/** The built web app (`npm run build:web`), served for every path outside /api. */
+export const WEB_DIST_DIR = fileURLToPath(new URL("../../web/dist", import.meta.url));
+
+function serveWebApp(app: OpenAPIHono<AppEnv>): void {
+  const root = path.relative(process.cwd(), WEB_DIST_DIR) || ".";
+  const indexFile = path.join(WEB_DIST_DIR, "index.html");
+  app.use("/assets/*", serveStatic({ root }));
+  app.get("*", async (c, next) => {
+    if (c.req.path.startsWith("/api/")) return next();
+    // The single-page app routes in the browser: every other path gets index.html.
+    const html = await fs.readFile(indexFile, "utf8").catch(() => null);
+    if (html === null)
+      return c.text("The web app is not built: run `npm run build:web` (npm start does it for you).", 503);
+    return c.html(html);
+  });
+}
 
 export function createApp(deps: ServerDeps): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>();
@@ -110,6 +131,7 @@ export function createApp(deps: ServerDeps): OpenAPIHono<AppEnv> {
     swaggerUI({ url: "/api/openapi.json" }),
   );
 
+  serveWebApp(app);
   app.notFound((c) =>
     c.json({ error: { code: "not_found", message: `no route ${c.req.method} ${c.req.path}` } }, 404),
   );

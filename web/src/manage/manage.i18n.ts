@@ -1,0 +1,5 @@
+/** @module Words of the manage screens, English and German. */
+export const manage: { en: Record<string, string>; de: Record<string, string> } = {
+  en: {},
+  de: {},
+};
