@@ -364,6 +364,7 @@ async function benchDialect(dialect: Dialect, csvFile: string): Promise<void> {
       password_hash: null,
       privacy_acknowledged_at_ms: 1,
       created_at_ms: 0,
+      removed_at_ms: null,
     },
   };
   const [, usageMs] = await timeMs(async () =>

@@ -112,6 +112,33 @@ describe.each(DIALECTS.filter((d) => d === "sqlite" || pgOk))("HTTP sign-in and 
     expect(xlsx.headers.get("content-disposition")).toContain("purchases-2026-09.xlsx");
   });
 
+  it("removing an admin named in the history marks them removed: no sign-in, the reports still name them", async () => {
+    const ana = s.client();
+    await ana.login("ana@acme.example", PASSWORD);
+    const added = await ana.post("/api/v1/admins", {
+      email: "olga@acme.example",
+      name: "Olga Owner",
+      role: "owner",
+      password: "another-long-password",
+    });
+    expect(added.status).toBeLessThan(300);
+    const olga = s.client();
+    await olga.login("olga@acme.example", "another-long-password");
+    const admins = (await olga.get("/api/v1/admins")).json as
+      { admins?: { id: number; email: string }[] } | { id: number; email: string }[];
+    const list = Array.isArray(admins) ? admins : (admins.admins ?? []);
+    const anaId = list.find((a) => a.email === "ana@acme.example")?.id;
+    expect(anaId).toBeDefined();
+    const removed = await olga.delete(`/api/v1/admins/${String(anaId)}`);
+    expect(removed.status).toBeLessThan(300);
+    expect((await s.client().login("ana@acme.example", PASSWORD)).status).toBe(401);
+    expect((await ana.get("/api/v1/auth/session")).status).toBe(401);
+    const report = await olga.get("/api/v1/reports/allocations?month=2026-09");
+    expect(report.json.rows[0].allocated_by).toBe("ana@acme.example");
+    const again = await olga.get("/api/v1/admins");
+    expect(JSON.stringify(again.json)).not.toContain("ana@acme.example");
+  });
+
   it("serves a valid OpenAPI 3.1 document", async () => {
     const res = await s.client().get("/api/openapi.json");
     expect(res.status).toBe(200);

@@ -7,6 +7,7 @@ import type { Kysely } from "kysely";
 import type { Database, Dialect } from "./database";
 import * as m001 from "./migrations/001-initial";
 import * as m002 from "./migrations/002-server";
+import * as m003 from "./migrations/003-admin-removal";
 
 type AnyDb = Kysely<Record<string, never>>;
 interface Migration {
@@ -18,6 +19,7 @@ interface Migration {
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: "initial", up: m001.up },
   { version: 2, name: "server", up: m002.up },
+  { version: 3, name: "admin-removal", up: m003.up },
 ];
 
 /** Brings the schema up to date; returns the versions it applied. Safe to run from several processes. */

@@ -45,6 +45,8 @@ export interface AdminsTable {
   password_hash: string | null;
   privacy_acknowledged_at_ms: number | null;
   created_at_ms: number;
+  /** Set when the admin was removed: they can no longer sign in, but the history still names them. */
+  removed_at_ms: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 export interface MembersTable {

@@ -53,6 +53,7 @@ export function authenticate(): MiddlewareHandler<AppEnv> {
             .selectFrom("admins")
             .selectAll()
             .where("id", "=", session.principal_id)
+            .where("removed_at_ms", "is", null)
             .executeTakeFirst();
           if (admin)
             principal = {

@@ -61,7 +61,8 @@ export async function signIn(
   let admins = db.k
     .selectFrom("admins")
     .select(["id", "company_id", "password_hash"])
-    .where("email", "=", email);
+    .where("email", "=", email)
+    .where("removed_at_ms", "is", null);
   let members = db.k
     .selectFrom("members")
     .select(["id", "company_id", "password_hash"])

@@ -690,6 +690,7 @@ export async function listAdmins(db: Db, company: CompanyContext): Promise<Admin
     .selectFrom("admins")
     .select(["id", "email", "name", "role", "privacy_acknowledged_at_ms", "created_at_ms"])
     .where("company_id", "=", company.id)
+    .where("removed_at_ms", "is", null)
     .orderBy("email")
     .execute();
   return rows.map((r) => ({
@@ -708,6 +709,7 @@ async function requireAdminRow(db: Db, companyId: number, adminId: number): Prom
     .select(["id", "email", "name", "role", "privacy_acknowledged_at_ms", "created_at_ms"])
     .where("company_id", "=", companyId)
     .where("id", "=", adminId)
+    .where("removed_at_ms", "is", null)
     .executeTakeFirst();
   if (!r) throw notFound(`admin ${adminId} does not exist`);
   return {
@@ -729,7 +731,8 @@ async function lockOwners(db: Db, companyId: number): Promise<number[]> {
     .selectFrom("admins")
     .select("id")
     .where("company_id", "=", companyId)
-    .where("role", "=", "owner");
+    .where("role", "=", "owner")
+    .where("removed_at_ms", "is", null);
   if (db.dialect === "postgres") q = q.forUpdate();
   return (await q.execute()).map((r) => r.id);
 }
@@ -786,9 +789,8 @@ export async function changeAdminRole(
 
 /**
  * Removes an admin and ends their sessions. An admin whose name is on the company's history (purchases,
- * allocations, auto-allocation rules) keeps their row, because the reports name them as `purchased_by` /
- * `allocated_by` and ledger rows never change; removing one is refused until the schema can mark an admin
- * as removed without deleting them.
+ * allocations, auto-allocation rules) keeps their row, marked removed, because the reports name them as
+ * `purchased_by` / `allocated_by` and ledger rows never change; they can no longer sign in.
  */
 export async function removeAdmin(
   db: Db,
@@ -823,11 +825,6 @@ export async function removeAdmin(
     )
     .limit(1)
     .executeTakeFirst();
-  if (history)
-    throw conflict(
-      `${admin.email} is named in the company's purchases or allocations, which never change; ` +
-        "change their role to viewer instead",
-    );
   await db.k
     .deleteFrom("sessions")
     .where("principal_kind", "=", "admin")
@@ -845,7 +842,16 @@ export async function removeAdmin(
     .where("company_id", "=", company.id)
     .where("invited_by_admin_id", "=", adminId)
     .execute();
-  await db.k.deleteFrom("admins").where("id", "=", adminId).execute();
+  if (history) {
+    // Named in immutable history (reports print their email): marked removed, never deleted.
+    await db.k
+      .updateTable("admins")
+      .set({ removed_at_ms: nowMs, password_hash: null })
+      .where("id", "=", adminId)
+      .execute();
+  } else {
+    await db.k.deleteFrom("admins").where("id", "=", adminId).execute();
+  }
   await writeAudit(db, company.id, {
     atMs: nowMs,
     actor: actor.label,

@@ -31,8 +31,29 @@ export async function createAdmin(
   },
 ): Promise<number> {
   const email = input.email.trim().toLowerCase();
-  const existing = await findAdmin(db, company.id, email);
-  if (existing) throw conflict(`an admin with email ${email} already exists`);
+  const existing = await db.k
+    .selectFrom("admins")
+    .select(["id", "removed_at_ms"])
+    .where("company_id", "=", company.id)
+    .where("email", "=", email)
+    .executeTakeFirst();
+  if (existing && existing.removed_at_ms === null)
+    throw conflict(`an admin with email ${email} already exists`);
+  if (existing) {
+    // A removed admin added again gets their row back (the history already names them).
+    await db.k
+      .updateTable("admins")
+      .set({
+        name: input.name,
+        role: input.role,
+        password_hash: input.passwordHash,
+        privacy_acknowledged_at_ms: input.privacyAcknowledgedAtMs,
+        removed_at_ms: null,
+      })
+      .where("id", "=", existing.id)
+      .execute();
+    return existing.id;
+  }
   const row = await db.k
     .insertInto("admins")
     .values({
@@ -55,6 +76,7 @@ export async function findAdmin(db: Db, companyId: number, email: string): Promi
     .selectAll()
     .where("company_id", "=", companyId)
     .where("email", "=", email.trim().toLowerCase())
+    .where("removed_at_ms", "is", null)
     .executeTakeFirst();
 }
 
