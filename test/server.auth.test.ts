@@ -1,4 +1,5 @@
 /** Sign-in, sessions, CSRF, throttling, reports and privacy over HTTP, on SQLite and PostgreSQL. */
+import { Validator } from "@seriousme/openapi-schema-validator";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { importBundle } from "../src/bundle/import";
 import { specExampleBundle } from "./helpers/spec-example-bundle";
@@ -143,6 +144,10 @@ describe.each(DIALECTS.filter((d) => d === "sqlite" || pgOk))("HTTP sign-in and 
     const res = await s.client().get("/api/openapi.json");
     expect(res.status).toBe(200);
     expect(res.json.openapi).toBe("3.1.0");
+    const validator = new Validator();
+    const verdict = await validator.validate(res.json);
+    expect(verdict.errors ?? []).toEqual([]);
+    expect(verdict.valid).toBe(true);
     expect(Object.keys(res.json.paths)).toContain("/api/v1/reports/{report}");
   });
 });
