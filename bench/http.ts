@@ -1,20 +1,16 @@
 /**
  * @module `node --import tsx bench/http.ts [--seconds N] [--connections N]`: requests per second and
  * latency of the HTTP API on loopback (autocannon): a report page (the Summary JSON), and usage batches of
- * 100 records posted with an API key. The server runs in this process on a fresh SQLite demo database.
+ * 100 records posted with an API key. The server runs in a child process on a fresh SQLite demo database.
  */
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { spawn } from "node:child_process";
 import autocannon from "autocannon";
-import { generateDemoBundle } from "../src/bundle/demo-bundle";
-import { importBundle } from "../src/bundle/import";
-import { loadConfig } from "../src/config";
 import { inTransaction, openDatabase } from "../src/db/database";
 import { migrate } from "../src/db/migrate";
-import { startServer } from "../src/http/server";
 import { createApiKey } from "../src/services/auth.service";
-import { systemClock } from "../src/time/clock";
 
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -24,18 +20,33 @@ const SECONDS = arg("seconds", 10);
 const CONNECTIONS = arg("connections", 20);
 const BATCH = 100;
 
+/** Starts `switchboard serve --demo` in a child process (so the load tool does not share its event loop). */
+async function startChild(dbUrl: string, port: number): Promise<{ base: string; stop(): void }> {
+  const child = spawn(process.execPath, ["bin/switchboard.mjs", "serve", "--demo", "--port", String(port)], {
+    env: { ...process.env, DATABASE_URL: dbUrl, LOG_LEVEL: "silent" },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  let out = "";
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.on("data", (b: Buffer) => {
+      out += b.toString();
+      if (out.includes("is serving")) resolve();
+    });
+    child.once("exit", (code) => reject(new Error(`server exited with ${String(code)}: ${out}`)));
+  });
+  return { base: `http://127.0.0.1:${port}`, stop: () => child.kill("SIGTERM") };
+}
+
 async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sb-http-bench-"));
-  const db = openDatabase(`sqlite:${path.join(dir, "bench.db")}`);
-  await migrate(db);
+  const dbUrl = `sqlite:${path.join(dir, "bench.db")}`;
   const now = Date.now();
-  const { company_id } = await importBundle(db, generateDemoBundle({ now, seed: 42 }), { nowMs: now });
-  const server = await startServer({
-    db,
-    clock: systemClock,
-    config: loadConfig({ PORT: "0", LOG_LEVEL: "silent" }),
-  });
-  const base = server.url.replace(/\/$/, "");
+  const server = await startChild(dbUrl, 3900 + Math.floor(Math.random() * 100));
+  const base = server.base;
+  // A second handle on the same database (WAL) to mint an API key for the usage load.
+  const db = openDatabase(dbUrl);
+  await migrate(db);
+  const company_id = (await db.k.selectFrom("companies").select("id").executeTakeFirstOrThrow()).id;
   const login = await fetch(`${base}/api/v1/auth/login`, {
     method: "POST",
     headers: { "content-type": "application/json" },
@@ -105,7 +116,7 @@ async function main(): Promise<void> {
       `${Math.round(usage.requests.average * BATCH)} records/s, p50 ${usage.latency.p50} ms, p99 ${usage.latency.p99} ms, ` +
       `non-2xx ${usage.non2xx}, errors ${usage.errors}`,
   );
-  await server.close();
+  server.stop();
   await db.close();
   fs.rmSync(dir, { recursive: true, force: true });
   console.log(`${os.cpus().length} cores, ${CONNECTIONS} connections, ${SECONDS} s each, loopback`);

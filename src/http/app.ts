@@ -33,6 +33,7 @@ function serveWebApp(app: OpenAPIHono<AppEnv>): void {
   const root = path.relative(process.cwd(), WEB_DIST_DIR) || ".";
   const indexFile = path.join(WEB_DIST_DIR, "index.html");
   app.use("/assets/*", serveStatic({ root }));
+  app.get("/favicon.ico", (c) => c.body(null, 204));
   app.get("*", async (c, next) => {
     if (c.req.path.startsWith("/api/")) return next();
     // The single-page app routes in the browser: every other path gets index.html.

@@ -2,8 +2,9 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../context";
 import { billingRoutes } from "./billing.routes";
+import { downloadRoutes } from "./downloads.routes";
 import { peopleRoutes } from "./people.routes";
 
 export function extraRoutes(): OpenAPIHono<AppEnv>[] {
-  return [peopleRoutes(), billingRoutes()];
+  return [peopleRoutes(), billingRoutes(), downloadRoutes()];
 }
