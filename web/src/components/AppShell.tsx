@@ -1,7 +1,7 @@
 /** @module The frame of every signed-in screen: the top toolbar (Reports first, as in Skype Manager), language, sign-out. */
 import type { ReactNode } from "react";
 import { useTranslation } from "react-i18next";
-import { NavLink, Navigate, Outlet, useNavigate } from "react-router";
+import { NavLink, Navigate, Outlet, useLocation, useNavigate } from "react-router";
 import { LANGUAGES, setLanguage } from "../i18n";
 import { canManage, useSession, useSignOut } from "../session";
 
@@ -20,6 +20,9 @@ export function AppShell(): ReactNode {
   const session = useSession();
   const signOut = useSignOut();
   const navigate = useNavigate();
+  const location = useLocation();
+  // A guard that sent the user here says why (e.g. a viewer opening a management page).
+  const notice = (location.state as { notice?: unknown } | null)?.notice;
   if (session.isPending)
     return (
       <p className="loading" role="status">
@@ -71,6 +74,11 @@ export function AppShell(): ReactNode {
         </button>
       </header>
       <main id="main">
+        {typeof notice === "string" && (
+          <p role="status" className="notice">
+            {notice}
+          </p>
+        )}
         <Outlet />
       </main>
     </div>
