@@ -3,7 +3,18 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", "data/", "coverage/", "artifacts/", "bin/", "web/dist/", "web/vite.config.ts", "scratch/"] },
+  {
+    ignores: [
+      "node_modules/",
+      "data/",
+      "coverage/",
+      "artifacts/",
+      "bin/",
+      "web/dist/",
+      "web/vite.config.ts",
+      "scratch/",
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
