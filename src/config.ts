@@ -22,7 +22,21 @@ const ConfigSchema = z.object({
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
   /** The public base URL, used in invitation links. */
   PUBLIC_URL: z.string().url().optional(),
+  /** The seller printed on purchase receipts. */
+  SELLER_NAME: z.string().max(200).default("Switchboard"),
+  /** The seller's postal address on receipts; lines separated by newlines or a literal backslash-n. */
+  SELLER_ADDRESS: z.string().max(1000).optional(),
+  /** The seller's VAT identification number on receipts. */
+  SELLER_VAT_ID: z.string().max(100).optional(),
 });
+
+/** Who sells the credit: the seller block of every purchase receipt. */
+export interface SellerConfig {
+  name: string;
+  /** Address lines, possibly none. */
+  address: string[];
+  vatId: string | undefined;
+}
 
 export interface ServerConfig {
   databaseUrl: string;
@@ -33,6 +47,7 @@ export interface ServerConfig {
   trustProxy: boolean;
   logLevel: "debug" | "info" | "warn" | "error" | "silent";
   publicUrl: string | undefined;
+  seller: SellerConfig;
 }
 
 export function loadConfig(env: Readonly<Record<string, string | undefined>>): ServerConfig {
@@ -58,5 +73,13 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): S
     trustProxy: c.TRUST_PROXY,
     logLevel: c.LOG_LEVEL,
     publicUrl: c.PUBLIC_URL,
+    seller: {
+      name: c.SELLER_NAME,
+      address: (c.SELLER_ADDRESS ?? "")
+        .split(/\r?\n|\\n/)
+        .map((l) => l.trim())
+        .filter((l) => l !== ""),
+      vatId: c.SELLER_VAT_ID,
+    },
   };
 }

@@ -296,6 +296,29 @@ export interface InvitationsTable {
   member_id: number | null;
 }
 
+export type DownloadJobState = "queued" | "running" | "done" | "failed" | "cancelled";
+
+/** A Download Reports generation run in the background (src/services/download-jobs.service.ts). */
+export interface DownloadJobsTable {
+  id: Generated<number>;
+  company_id: number;
+  /** The principal's label (principalLabel): only they see the job. */
+  requested_by: string;
+  month: string;
+  format: string;
+  /** The `reports=` list, comma-separated. */
+  reports: string;
+  state: DownloadJobState;
+  progress_rows: ColumnType<number, number | undefined, number>;
+  file_path: string | null;
+  file_name: string | null;
+  error: string | null;
+  created_at_ms: number;
+  updated_at_ms: number;
+  finished_at_ms: number | null;
+  expires_at_ms: number;
+}
+
 export interface DB {
   sessions: SessionsTable;
   api_keys: ApiKeysTable;
@@ -320,6 +343,7 @@ export interface DB {
   account_months: AccountMonthsTable;
   consent_events: ConsentEventsTable;
   audit_log: AuditLogTable;
+  download_jobs: DownloadJobsTable;
 }
 
 export type Company = Selectable<CompaniesTable>;

@@ -4,7 +4,8 @@ import type { AppEnv } from "../context";
 import { billingRoutes } from "./billing.routes";
 import { downloadRoutes } from "./downloads.routes";
 import { peopleRoutes } from "./people.routes";
+import { receiptRoutes } from "./receipts.routes";
 
 export function extraRoutes(): OpenAPIHono<AppEnv>[] {
-  return [peopleRoutes(), billingRoutes(), downloadRoutes()];
+  return [peopleRoutes(), billingRoutes(), downloadRoutes(), receiptRoutes()];
 }

@@ -10,6 +10,7 @@ import type { TFunction } from "i18next";
 import type { ReactNode } from "react";
 import { useMemo, useRef, useState } from "react";
 import { useTranslation } from "react-i18next";
+import { API } from "../api";
 import { formatDateTime, formatMoney, formatNumber } from "../format";
 import { compareCells, isNumeric } from "./logic";
 import type { Cell, Column, ReportRow } from "./logic";
@@ -49,6 +50,13 @@ export function formatCell(value: Cell, column: Column, ctx: CellContext): strin
     default:
       return String(value);
   }
+}
+
+/** The PDF receipt of a Purchases row, for a completed purchase only. */
+export function receiptHref(row: ReportRow): string | undefined {
+  const reference = row["reference"];
+  if (row["status"] !== "completed" || typeof reference !== "string" || reference === "") return undefined;
+  return `${API}/purchases/${encodeURIComponent(reference)}/receipt.pdf`;
 }
 
 export function ReportTable(props: {
@@ -146,9 +154,18 @@ export function ReportTable(props: {
                   const col = byKey.get(cell.column.id);
                   if (!col) return null;
                   const value = cell.getValue<Cell>();
+                  const receipt = col.key === "reference" ? receiptHref(row.original) : undefined;
                   return (
                     <td key={cell.id} className={isNumeric(col.kind) ? "num" : undefined}>
                       {formatCell(value, col, ctx)}
+                      {receipt !== undefined && (
+                        <>
+                          {" · "}
+                          <a href={receipt} target="_blank" rel="noopener">
+                            {t("reports.receipt")}
+                          </a>
+                        </>
+                      )}
                     </td>
                   );
                 })}
