@@ -140,6 +140,14 @@ describe.each(DIALECTS.filter((d) => d === "sqlite" || pgOk))("HTTP sign-in and 
     expect(JSON.stringify(again.json)).not.toContain("ana@acme.example");
   });
 
+  it("member search folds case beyond ASCII (Zoë found by ZOË)", async () => {
+    const c = s.client();
+    await c.login("olga@acme.example", "another-long-password");
+    const res = await c.get(`/api/v1/members?q=${encodeURIComponent("ZOË")}`);
+    expect(res.status).toBe(200);
+    expect(JSON.stringify(res.json)).toContain("zoe.ng");
+  });
+
   it("serves a valid OpenAPI 3.1 document", async () => {
     const res = await s.client().get("/api/openapi.json");
     expect(res.status).toBe(200);

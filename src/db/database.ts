@@ -117,6 +117,10 @@ export function openDatabase(url: string = process.env["DATABASE_URL"] || DEFAUL
     sqlite.pragma("synchronous = FULL");
     sqlite.pragma("foreign_keys = ON");
     sqlite.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
+    // SQLite's built-in lower() folds only A–Z; searches must find "Łukasz" and "Σοφία" as PostgreSQL does.
+    sqlite.function("lower", { deterministic: true }, (value: unknown) =>
+      typeof value === "string" ? value.toLowerCase() : value,
+    );
     k = new Kysely<DB>({ dialect: new ImmediateSqliteDialect({ database: withStatementCache(sqlite) }) });
   } else {
     const pool = new pg.Pool({

@@ -1,7 +1,7 @@
 /**
  * @module The fonts every document embeds, parsed once per process: Noto Sans (Latin with accents,
- * Cyrillic, Greek) in regular and bold, and Noto Sans S Chinese (CJK ideographs and Japanese kana) as the
- * fallback for any character Noto Sans lacks. They come from npm packages, so every machine that
+ * Cyrillic, Greek) in regular and bold, then Noto Sans S Chinese (CJK ideographs and Japanese kana) and
+ * Noto Sans KR (Hangul) as the fallbacks for any character Noto Sans lacks. They come from npm packages, so every machine that
  * installs the project renders the same glyphs; nothing depends on the fonts of the host.
  */
 import fs from "node:fs";
@@ -11,12 +11,16 @@ import * as fontkit from "fontkit";
 import type { Font } from "fontkit";
 
 /** Which face a piece of text asks for; `cjk` is only ever chosen per character, as the fallback. */
-export type FontSlot = "regular" | "bold" | "cjk";
+export type FontSlot = "regular" | "bold" | "cjk" | "kr";
+
+/** Every face a document registers (pdfkit embeds only the glyphs a document uses). */
+export const FONT_SLOTS: readonly FontSlot[] = ["regular", "bold", "cjk", "kr"];
 
 const FONT_FILES: Readonly<Record<FontSlot, { pkg: string; file: string }>> = {
   regular: { pkg: "@embedpdf/fonts-latin", file: "NotoSans-Regular.ttf" },
   bold: { pkg: "@embedpdf/fonts-latin", file: "NotoSans-Bold.ttf" },
   cjk: { pkg: "@embedpdf/fonts-sc", file: "NotoSansHans-Regular.otf" },
+  kr: { pkg: "@embedpdf/fonts-kr", file: "NotoSansKR-Regular.otf" },
 };
 
 const require = createRequire(import.meta.url);
@@ -47,7 +51,7 @@ const coverage = new Map<number, FontSlot | null>();
 
 /**
  * The slot that draws a code point for a text in `primary`: the primary face when it has the glyph,
- * else the CJK face when that has it. Null when neither has it (Hangul, emoji…): the primary face then
+ * else the CJK face, else the Korean face. Null when none has it (emoji…): the primary face then
  * draws its "missing glyph" box. Results are cached per code point, so the cost is paid once per character.
  */
 export function slotFor(codePoint: number, primary: "regular" | "bold"): FontSlot {
@@ -59,8 +63,10 @@ export function slotFor(codePoint: number, primary: "regular" | "bold"): FontSlo
       ? "regular"
       : loadFont("cjk").hasGlyphForCodePoint(codePoint)
         ? "cjk"
-        : null;
+        : loadFont("kr").hasGlyphForCodePoint(codePoint)
+          ? "kr"
+          : null;
     coverage.set(codePoint, covered);
   }
-  return covered === "cjk" ? "cjk" : primary;
+  return covered === "cjk" || covered === "kr" ? covered : primary;
 }

@@ -17,9 +17,11 @@ interface EmbeddedFont {
   /** Ascender and descender in 1/1000 em. */
   ascender: number;
   descender: number;
-  encode(text: string): [string[], { xAdvance: number }[]];
+  encode(text: string, features?: Record<string, boolean>): [string[], { xAdvance: number }[]];
   ref(): PDFKit.PDFKitReference;
 }
+
+const NO_DECOMPOSITION = { ccmp: false } as const;
 
 interface Glyphs {
   /** Glyph ids as 4-digit hex, ready for a PDF hex string. */
@@ -74,7 +76,9 @@ export class Typesetter {
     }
     let g = table.get(codePoint);
     if (!g) {
-      const [hexes, positions] = this.font(slot).encode(String.fromCodePoint(codePoint));
+      // Without "ccmp" a precomposed letter ("ị", "ọ") stays one glyph mapped to its code point; with it the
+      // font splits it into a letter and a dot-below mark that has no text, and copy/search lose the dot.
+      const [hexes, positions] = this.font(slot).encode(String.fromCodePoint(codePoint), NO_DECOMPOSITION);
       let advance = 0;
       for (const p of positions) advance += p.xAdvance;
       g = { hex: hexes.join(""), advance };

@@ -19,8 +19,7 @@ import PDFDocument from "pdfkit";
 import type { ColumnKind, ColumnSpec, ReportName, ReportRow } from "../reports/definitions";
 import type { ReportResult } from "../reports/report.service";
 import { formatLocalIso } from "../time/month";
-import { loadFont } from "./fonts";
-import type { FontSlot } from "./fonts";
+import { FONT_SLOTS, loadFont } from "./fonts";
 import { filterLabel, humanLabel, monthLabel, readableLocalTime, reportHeading } from "./labels";
 import { Typesetter } from "./pdf-text";
 import { drained } from "./streams";
@@ -139,8 +138,7 @@ class ReportPdf {
         CreationDate: new Date(opts.generatedAtMs),
       },
     });
-    for (const slot of ["regular", "bold", "cjk"] as const satisfies readonly FontSlot[])
-      this.doc.registerFont(slot, loadFont(slot) as unknown as Buffer);
+    for (const slot of FONT_SLOTS) this.doc.registerFont(slot, loadFont(slot) as unknown as Buffer);
     this.ts = new Typesetter(this.doc);
     this.pageTotal = this.ts.placeholder(FOOTER_FONT_PT);
     this.columns = this.layoutColumns(result.columns);

@@ -10,8 +10,7 @@ import type { SellerConfig } from "../config";
 import type { PaymentMethod } from "../db/schema";
 import { formatAmount } from "../money/money";
 import { formatLocalIso } from "../time/month";
-import { loadFont } from "./fonts";
-import type { FontSlot } from "./fonts";
+import { FONT_SLOTS, loadFont } from "./fonts";
 import { humanLabel, readableLocalTime } from "./labels";
 import { Typesetter } from "./pdf-text";
 import type { Weight } from "./pdf-text";
@@ -91,8 +90,7 @@ class ReceiptPdf {
         CreationDate: new Date(r.generatedAtMs),
       },
     });
-    for (const slot of ["regular", "bold", "cjk"] as const satisfies readonly FontSlot[])
-      this.doc.registerFont(slot, loadFont(slot) as unknown as Buffer);
+    for (const slot of FONT_SLOTS) this.doc.registerFont(slot, loadFont(slot) as unknown as Buffer);
     this.ts = new Typesetter(this.doc);
   }
 

@@ -22,6 +22,6 @@ describe.skipIf(!ok)("sign-in in Chromium", () => {
     await expect.poll(() => page.getByRole("alert").textContent()).toContain("wrong");
     await e.signIn(page);
     expect(new URL(page.url()).pathname).toBe("/reports/summary");
-    await expect.poll(() => page.getByRole("link", { name: "Reports" }).count()).toBe(1);
+    await expect.poll(() => page.getByRole("link", { name: "Reports", exact: true }).count()).toBe(1);
   });
 });
