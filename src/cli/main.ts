@@ -77,6 +77,8 @@ export async function main(
       return EXIT_BY_CODE[error.code];
     }
     const e = error as { code?: unknown; message?: unknown };
+    // The reader went away (`| head`): nothing more to say, like any Unix tool.
+    if (e && e.code === "EPIPE") return EXIT.ok;
     if (e && (e.code === "ENOENT" || e.code === "EACCES" || e.code === "EISDIR")) {
       ctx.err.write(`switchboard: ${String(e.message)}\n`);
       return EXIT.failure;
