@@ -1,17 +1,12 @@
 /** @module The first schema: companies, people, the ledger (transfers, usage records), monthly totals, audit. */
 import { sql } from "kysely";
-import type { CreateTableBuilder, Kysely } from "kysely";
+import type { Kysely } from "kysely";
 import type { Dialect } from "../database";
+import { idColumn } from "./helpers";
+import type { Table } from "./helpers";
 
 // Migrations are written against an untyped Kysely: the schema they build is what schema.ts describes.
 type AnyDb = Kysely<Record<string, never>>;
-type Table = CreateTableBuilder<string, never>;
-
-function idColumn(t: Table, dialect: Dialect): Table {
-  return dialect === "sqlite"
-    ? t.addColumn("id", "integer", (c) => c.primaryKey().autoIncrement())
-    : t.addColumn("id", "bigint", (c) => c.primaryKey().generatedByDefaultAsIdentity());
-}
 
 export async function up(db: AnyDb, dialect: Dialect): Promise<void> {
   const table = (name: string): Table => idColumn(db.schema.createTable(name), dialect);

@@ -1,15 +1,9 @@
 /** @module Server tables: sessions, API keys, idempotency keys, login attempts, invitations, member passwords, renewals. */
-import type { CreateTableBuilder, Kysely } from "kysely";
+import type { Kysely } from "kysely";
 import type { Dialect } from "../database";
+import { idColumn } from "./helpers";
 
 type AnyDb = Kysely<Record<string, never>>;
-type Table = CreateTableBuilder<string, never>;
-
-function idColumn(t: Table, dialect: Dialect): Table {
-  return dialect === "sqlite"
-    ? t.addColumn("id", "integer", (c) => c.primaryKey().autoIncrement())
-    : t.addColumn("id", "bigint", (c) => c.primaryKey().generatedByDefaultAsIdentity());
-}
 
 export async function up(db: AnyDb, dialect: Dialect): Promise<void> {
   await db.schema.alterTable("members").addColumn("password_hash", "text").execute();
