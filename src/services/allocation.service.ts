@@ -80,7 +80,7 @@ export async function reclaimCredit(
 export async function allocateSubscription(
   db: Db,
   company: CompanyContext,
-  input: { to: Subject; planId: number; atMs: number; actorAdminId: number | null },
+  input: { to: Subject; planId: number; atMs: number; actorAdminId: number | null; renew?: boolean },
 ): Promise<number> {
   const plan = await db.k
     .selectFrom("plans")
@@ -122,6 +122,7 @@ export async function allocateSubscription(
       active_until_ms: addMonthsLocal(input.atMs, 1, company.timezone),
       minutes: plan.minutes,
       used_minutes: 0,
+      renew: input.renew ? 1 : 0,
     })
     .returning("id")
     .executeTakeFirstOrThrow();
@@ -139,6 +140,7 @@ export async function allocateNumber(
     priceMinor: number;
     atMs: number;
     actorAdminId: number | null;
+    renew?: boolean;
   },
 ): Promise<number> {
   if (!isE164(input.number))
@@ -177,10 +179,29 @@ export async function allocateNumber(
       transfer_id: transferId,
       allocated_at_ms: input.atMs,
       active_until_ms: addMonthsLocal(input.atMs, input.months, company.timezone),
+      renew: input.renew ? 1 : 0,
     })
     .returning("id")
     .executeTakeFirstOrThrow();
   return id;
+}
+
+/** Turns renewal at the end of the term on or off for one of the company's subscriptions or numbers. */
+export async function setRenewal(
+  db: Db,
+  company: CompanyContext,
+  feature: "subscriptions" | "numbers",
+  id: number,
+  renew: boolean,
+): Promise<void> {
+  const done = await db.k
+    .updateTable(feature)
+    .set({ renew: renew ? 1 : 0 })
+    .where("id", "=", id)
+    .where("company_id", "=", company.id)
+    .executeTakeFirst();
+  if (Number(done.numUpdatedRows) === 0)
+    throw notFound(`no ${feature === "subscriptions" ? "subscription" : "number"} ${id}`);
 }
 
 /** Sets (or replaces) the auto-allocation rule of a member or SIP profile. Never triggers it. */

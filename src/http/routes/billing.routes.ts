@@ -14,6 +14,7 @@ import {
   allocateCredit,
   allocateNumber,
   allocateSubscription,
+  setRenewal,
   NUMBER_TERM_MONTHS_MAX,
   reclaimCredit,
   setAutoRule,
@@ -525,9 +526,8 @@ export function billingRoutes() {
           planId: body.plan_id,
           atMs: nowMs,
           actorAdminId: actorAdminId(principal),
+          renew: body.renew,
         });
-        if (body.renew)
-          await tx.k.updateTable("subscriptions").set({ renew: 1 }).where("id", "=", id).execute();
         return {
           item: await oneOf(listSubscriptions(tx, company, nowMs, { id, limit: 1 }), `subscription ${id}`),
           company_balance: await companyBalance(tx, company),
@@ -573,13 +573,7 @@ export function billingRoutes() {
       const { id } = c.req.valid("param");
       const { renew } = c.req.valid("json");
       const item = await write(c, BILLING_WRITE, async (tx, company, _principal, nowMs) => {
-        const done = await tx.k
-          .updateTable("subscriptions")
-          .set({ renew: renew ? 1 : 0 })
-          .where("id", "=", id)
-          .where("company_id", "=", company.id)
-          .executeTakeFirst();
-        if (Number(done.numUpdatedRows) === 0) throw notFound(`no subscription ${id}`);
+        await setRenewal(tx, company, "subscriptions", id, renew);
         return oneOf(listSubscriptions(tx, company, nowMs, { id, limit: 1 }), `subscription ${id}`);
       });
       return c.json(item, 200);
@@ -614,8 +608,8 @@ export function billingRoutes() {
           priceMinor: amountMinor(company, body.price, "price"),
           atMs: nowMs,
           actorAdminId: actorAdminId(principal),
+          renew: body.renew,
         });
-        if (body.renew) await tx.k.updateTable("numbers").set({ renew: 1 }).where("id", "=", id).execute();
         return {
           item: await oneOf(listNumbers(tx, company, nowMs, { id, limit: 1 }), `number ${id}`),
           company_balance: await companyBalance(tx, company),
@@ -661,13 +655,7 @@ export function billingRoutes() {
       const { id } = c.req.valid("param");
       const { renew } = c.req.valid("json");
       const item = await write(c, BILLING_WRITE, async (tx, company, _principal, nowMs) => {
-        const done = await tx.k
-          .updateTable("numbers")
-          .set({ renew: renew ? 1 : 0 })
-          .where("id", "=", id)
-          .where("company_id", "=", company.id)
-          .executeTakeFirst();
-        if (Number(done.numUpdatedRows) === 0) throw notFound(`no number ${id}`);
+        await setRenewal(tx, company, "numbers", id, renew);
         return oneOf(listNumbers(tx, company, nowMs, { id, limit: 1 }), `number ${id}`);
       });
       return c.json(item, 200);
