@@ -26,6 +26,8 @@ export interface CompaniesTable {
   timezone: string;
   company_account_id: number | null;
   created_at_ms: number;
+  /** Bumped by every write that can change a report (src/services/revision.ts). */
+  revision: Generated<number>;
 }
 
 export interface AccountsTable {

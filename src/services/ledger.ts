@@ -10,6 +10,7 @@ import type { MonthDelta } from "../ledger/rules";
 import { assert } from "../shared/errors";
 import { monthOf } from "../time/month";
 import type { CompanyContext } from "./company-context";
+import { bumpCompanyRevision } from "./revision";
 
 export interface TransferInput {
   atMs: number;
@@ -39,6 +40,7 @@ export async function lockCompanyBalance(db: Db, company: CompanyContext): Promi
   let q = db.k.selectFrom("accounts").select("balance_minor").where("id", "=", company.companyAccountId);
   if (db.dialect === "postgres") q = q.forUpdate();
   const row = await q.executeTakeFirstOrThrow();
+  await bumpCompanyRevision(db, company.id); // every money movement changes a report
   return row.balance_minor;
 }
 

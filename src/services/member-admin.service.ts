@@ -12,6 +12,7 @@ import { AppError, conflict, invalid, notFound } from "../shared/errors";
 import { writeAudit } from "./audit";
 import type { CompanyContext } from "./company-context";
 import { addMemberToGroup, createAdmin, createGroup, createMember, createSipProfile } from "./people.service";
+import { bumpCompanyRevision } from "./revision";
 
 export const NAME_CHARS_MAX = 200;
 export const USERNAME_CHARS_MAX = 100;
@@ -284,6 +285,7 @@ export async function updateMember(
     for (const groupId of new Set(patch.groupIds)) await addMemberToGroup(db, company, memberId, groupId);
     changes["groups"] = [...new Set(patch.groupIds)];
   }
+  if (Object.keys(changes).length > 0) await bumpCompanyRevision(db, company.id);
   if (Object.keys(changes).length > 0)
     await writeAudit(db, company.id, {
       atMs: nowMs,
@@ -513,6 +515,7 @@ export async function renameGroup(
       .executeTakeFirst();
     if (clash) throw conflict(`a group named ${next} already exists`);
     await db.k.updateTable("groups").set({ name: next }).where("id", "=", groupId).execute();
+    await bumpCompanyRevision(db, company.id);
     await writeAudit(db, company.id, {
       atMs: nowMs,
       actor: actor.label,
@@ -538,6 +541,7 @@ export async function deleteGroup(
     .where("group_id", "=", groupId)
     .executeTakeFirst();
   await db.k.deleteFrom("groups").where("id", "=", groupId).execute();
+  await bumpCompanyRevision(db, company.id);
   await writeAudit(db, company.id, {
     atMs: nowMs,
     actor: actor.label,
@@ -572,6 +576,7 @@ export async function setGroupMembership(
       .where("member_id", "=", memberId)
       .where("group_id", "=", groupId)
       .execute();
+  if (inGroup !== Boolean(present)) await bumpCompanyRevision(db, company.id);
   if (inGroup !== Boolean(present))
     await writeAudit(db, company.id, {
       atMs: nowMs,
@@ -664,6 +669,7 @@ export async function updateSipProfile(
   if (patch.channels !== undefined && patch.channels !== current.channels) set.channels = patch.channels;
   if (Object.keys(set).length === 0) return current;
   await db.k.updateTable("sip_profiles").set(set).where("id", "=", id).execute();
+  await bumpCompanyRevision(db, company.id);
   await writeAudit(db, company.id, {
     atMs: nowMs,
     actor: actor.label,

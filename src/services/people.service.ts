@@ -4,6 +4,7 @@ import type { AccountType, Admin, AdminRole } from "../db/schema";
 import { AppError, conflict, invalid, notFound } from "../shared/errors";
 import type { CompanyContext } from "./company-context";
 import { writeAudit } from "./audit";
+import { bumpCompanyRevision } from "./revision";
 
 /** A member or SIP profile: whoever holds a balance, makes calls and receives allocations. */
 export interface Subject {
@@ -158,6 +159,7 @@ export async function createMember(
       .values({ company_id: company.id, member_id: row.id, granted: 1, at_ms: input.nowMs })
       .execute();
   }
+  await bumpCompanyRevision(db, company.id);
   return { id: row.id, accountId: account.id };
 }
 
@@ -174,6 +176,7 @@ export async function createGroup(db: Db, company: CompanyContext, name: string)
     .values({ company_id: company.id, name })
     .returning("id")
     .executeTakeFirstOrThrow();
+  await bumpCompanyRevision(db, company.id);
   return row.id;
 }
 
@@ -188,6 +191,7 @@ export async function addMemberToGroup(
     .values({ company_id: company.id, member_id: memberId, group_id: groupId })
     .onConflict((oc) => oc.columns(["member_id", "group_id"]).doNothing())
     .execute();
+  await bumpCompanyRevision(db, company.id);
 }
 
 export async function createSipProfile(
@@ -220,6 +224,7 @@ export async function createSipProfile(
     })
     .returning("id")
     .executeTakeFirstOrThrow();
+  await bumpCompanyRevision(db, company.id);
   return { id: row.id, accountId: account.id };
 }
 
