@@ -16,6 +16,7 @@ import { registerReport } from "./commands/report";
 import { registerServe } from "./commands/serve";
 import { registerUsage } from "./commands/usage";
 import { registerCompanies } from "./commands/companies";
+import { registerAudit } from "./commands/audit";
 
 /** Exit codes: 1 a user's mistake or refusal, 2 bad command-line usage, 3 some input rows rejected, 70 a bug. */
 export const EXIT = { ok: 0, failure: 1, usage: 2, rejected: 3, internal: 70 } as const;
@@ -49,6 +50,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerUsage(program, ctx);
   registerReport(program, ctx);
   registerCompanies(program, ctx);
+  registerAudit(program, ctx);
   return program;
 }
 

@@ -63,6 +63,8 @@ export interface MembersTable {
   consent_changed_at_ms: number | null;
   created_at_ms: number;
   password_hash: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Set when the person was erased (pseudonymised); their ledger history stays. */
+  erased_at_ms: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 export interface GroupsTable {
@@ -231,14 +233,26 @@ export interface ConsentEventsTable {
   at_ms: number;
 }
 
+/** Append-only (triggers refuse UPDATE and DELETE); each entry chained to the previous (services/audit.ts). */
 export interface AuditLogTable {
   id: Generated<number>;
+  company_id: Immutable<number>;
+  at_ms: Immutable<number>;
+  actor: Immutable<string>;
+  action: Immutable<string>;
+  subject: Immutable<string | null>;
+  details: Immutable<string | null>;
+  /** Position in the company's chain, 1, 2, 3, … without gaps. */
+  seq: Immutable<number>;
+  /** sha256(previous entry's hash ‖ canonical form of this entry), hex. */
+  hash: Immutable<string>;
+}
+
+/** The last entry of each company's audit chain; its row lock serialises appends for one company. */
+export interface AuditHeadsTable {
   company_id: number;
-  at_ms: number;
-  actor: string;
-  action: string;
-  subject: string | null;
-  details: string | null;
+  seq: number;
+  hash: string;
 }
 
 /** A renewable feature: active, renewed by a successor, or lapsed (not renewed: off, or balance short). */
@@ -345,6 +359,7 @@ export interface DB {
   account_months: AccountMonthsTable;
   consent_events: ConsentEventsTable;
   audit_log: AuditLogTable;
+  audit_heads: AuditHeadsTable;
   download_jobs: DownloadJobsTable;
 }
 
