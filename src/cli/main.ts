@@ -16,6 +16,8 @@ import { registerReport } from "./commands/report";
 import { registerServe } from "./commands/serve";
 import { registerUsage } from "./commands/usage";
 import { registerCompanies } from "./commands/companies";
+import { registerExport } from "./commands/export";
+import { registerBackup } from "./commands/backup";
 import { registerAudit } from "./commands/audit";
 
 /** Exit codes: 1 a user's mistake or refusal, 2 bad command-line usage, 3 some input rows rejected, 70 a bug. */
@@ -50,6 +52,8 @@ export function buildProgram(ctx: CliContext): Command {
   registerUsage(program, ctx);
   registerReport(program, ctx);
   registerCompanies(program, ctx);
+  registerExport(program, ctx);
+  registerBackup(program, ctx);
   registerAudit(program, ctx);
   return program;
 }
