@@ -13,18 +13,20 @@ import { sql } from "kysely";
 import { bodyLimit } from "hono/body-limit";
 import { secureHeaders } from "hono/secure-headers";
 import { AppError } from "../shared/errors";
+import { REQUEST_BODY_BYTES_MAX } from "../shared/limits";
 import { authenticate } from "./auth";
 import type { AppEnv, ServerDeps } from "./context";
 import { onError } from "./errors";
 import { idempotency } from "./idempotency";
+import { inputGuard } from "./input-guard";
 import { createLogger, requestLog } from "./logging";
 import { authRoutes } from "./routes/auth.routes";
 import { meRoutes } from "./routes/me.routes";
 import { reportRoutes } from "./routes/reports.routes";
 import { extraRoutes } from "./routes/index";
 
-/** Request bodies larger than this are refused with 413 (usage batches are the largest). */
-export const REQUEST_BODY_BYTES_MAX = 8 * 1024 * 1024;
+/** Request bodies larger than this are refused with 413 (defined with every other limit in shared/limits.ts). */
+export { REQUEST_BODY_BYTES_MAX };
 
 /** The built web app (`npm run build:web`), served for every path outside /api. */
 export const WEB_DIST_DIR = fileURLToPath(new URL("../../web/dist", import.meta.url));
@@ -84,6 +86,7 @@ export function createApp(deps: ServerDeps): OpenAPIHono<AppEnv> {
     }),
   );
   app.use("/api/v1/*", authenticate());
+  app.use("/api/v1/*", inputGuard());
   app.use("/api/v1/*", idempotency());
 
   app.get("/healthz", (c) => c.json({ status: "ok" }));

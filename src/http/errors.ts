@@ -3,6 +3,7 @@
  * matches the code. Expected failures are AppErrors; anything else is a 500 with no internals shown.
  */
 import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { AppError } from "../shared/errors";
 import type { ErrorCode } from "../shared/errors";
@@ -45,6 +46,19 @@ export function onError(error: Error, c: Context<AppEnv>): Response {
   const status = (error as { status?: unknown }).status;
   if (status === 413)
     return c.json({ error: { code: "payload_too_large", message: "the request body is too large" } }, 413);
+  // The OpenAPI validator refuses a body whose content type the route does not take (HTTPException 415).
+  if (status === 415)
+    return c.json(
+      {
+        error: {
+          code: "unsupported_media_type",
+          message: `this route does not take a ${c.req.header("content-type")?.split(";")[0] ?? "body without a content type"} body (see /api/openapi.json)`,
+        },
+      },
+      415,
+    );
+  if (error instanceof HTTPException && error.status >= 400 && error.status < 500)
+    return c.json({ error: { code: "invalid_input", message: "the request is not valid" } }, error.status);
   console.error(`[${new Date().toISOString()}] ${c.req.method} ${c.req.path}:`, error);
   return c.json(
     { error: { code: "internal", message: "something went wrong on our side; it has been logged" } },
