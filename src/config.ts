@@ -20,6 +20,8 @@ const ConfigSchema = z.object({
   /** Trust X-Forwarded-For for the client address (login throttling): only behind a proxy you run. */
   TRUST_PROXY: bool.default(false),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
+  /** Megabytes of rendered report documents each server process keeps (0 turns the report cache off). */
+  REPORT_CACHE_MB: z.coerce.number().int().min(0).max(4096).default(64),
   /** The public base URL, used in invitation links. */
   PUBLIC_URL: z.string().url().optional(),
   /** The seller printed on purchase receipts. */
@@ -46,6 +48,7 @@ export interface ServerConfig {
   sessionTtlMs: number;
   trustProxy: boolean;
   logLevel: "debug" | "info" | "warn" | "error" | "silent";
+  reportCacheBytes: number;
   publicUrl: string | undefined;
   seller: SellerConfig;
 }
@@ -72,6 +75,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): S
     sessionTtlMs: c.SESSION_TTL_MINUTES * 60_000,
     trustProxy: c.TRUST_PROXY,
     logLevel: c.LOG_LEVEL,
+    reportCacheBytes: c.REPORT_CACHE_MB * 1024 * 1024,
     publicUrl: c.PUBLIC_URL,
     seller: {
       name: c.SELLER_NAME,

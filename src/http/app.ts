@@ -12,6 +12,7 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { sql } from "kysely";
 import { bodyLimit } from "hono/body-limit";
 import { secureHeaders } from "hono/secure-headers";
+import { ReportCache } from "../reports/cache";
 import { AppError } from "../shared/errors";
 import { REQUEST_BODY_BYTES_MAX } from "../shared/limits";
 import { authenticate } from "./auth";
@@ -100,7 +101,11 @@ export function createApp(deps: ServerDeps): OpenAPIHono<AppEnv> {
   });
 
   app.route("/api/v1", authRoutes());
-  app.route("/api/v1", reportRoutes());
+  const reportCache =
+    deps.config.reportCacheBytes > 0
+      ? new ReportCache({ bytesMax: deps.config.reportCacheBytes })
+      : undefined;
+  app.route("/api/v1", reportRoutes({ cache: reportCache }));
   app.route("/api/v1", meRoutes());
   for (const routes of extraRoutes()) app.route("/api/v1", routes);
 

@@ -150,6 +150,74 @@ export async function findSession(db: Db, token: string, nowMs: number) {
   return row;
 }
 
+export type SessionPrincipal =
+  | { kind: "admin"; session: SessionRow; admin: Admin }
+  | { kind: "member"; session: SessionRow; member: { id: number; username: string } };
+
+export interface SessionRow {
+  token_hash: string;
+  company_id: number;
+  csrf_token: string;
+  expires_at_ms: number;
+  last_seen_ms: number;
+}
+
+/**
+ * The live session of a token with the person it belongs to, in one indexed query (a request's whole
+ * authentication): undefined when the token is unknown or expired, or its admin was removed.
+ */
+export async function findSessionPrincipal(
+  db: Db,
+  token: string,
+  nowMs: number,
+): Promise<SessionPrincipal | undefined> {
+  const row = await db.k
+    .selectFrom("sessions as s")
+    .leftJoin("admins as a", (j) =>
+      j
+        .onRef("a.id", "=", "s.principal_id")
+        .on("s.principal_kind", "=", "admin")
+        .on("a.removed_at_ms", "is", null),
+    )
+    .leftJoin("members as m", (j) =>
+      j.onRef("m.id", "=", "s.principal_id").on("s.principal_kind", "=", "member"),
+    )
+    .selectAll("a")
+    .select([
+      "s.token_hash as session_token_hash",
+      "s.company_id as session_company_id",
+      "s.csrf_token as session_csrf_token",
+      "s.expires_at_ms as session_expires_at_ms",
+      "s.last_seen_ms as session_last_seen_ms",
+      "m.id as member_id",
+      "m.username as member_username",
+    ])
+    .where("s.token_hash", "=", sha256(token))
+    .executeTakeFirst();
+  if (!row || row.session_expires_at_ms <= nowMs) return undefined;
+  const {
+    session_token_hash,
+    session_company_id,
+    session_csrf_token,
+    session_expires_at_ms,
+    session_last_seen_ms,
+    member_id,
+    member_username,
+    ...admin
+  } = row;
+  const session: SessionRow = {
+    token_hash: session_token_hash,
+    company_id: session_company_id,
+    csrf_token: session_csrf_token,
+    expires_at_ms: session_expires_at_ms,
+    last_seen_ms: session_last_seen_ms,
+  };
+  if (admin.id !== null) return { kind: "admin", session, admin: admin as Admin };
+  if (member_id !== null && member_username !== null)
+    return { kind: "member", session, member: { id: member_id, username: member_username } };
+  return undefined;
+}
+
 /** Sliding expiry: a session used within its lifetime lives on for another lifetime. */
 export async function touchSession(db: Db, tokenHash: string, nowMs: number, ttlMs: number): Promise<void> {
   await db.k

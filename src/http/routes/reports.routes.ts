@@ -8,6 +8,8 @@ import { inTransaction } from "../../db/database";
 import { REPORT_NAMES } from "../../reports/definitions";
 import type { ReportName } from "../../reports/definitions";
 import { FORMAT_MEDIA, renderReport } from "../../reports/render";
+import { reportCacheKey } from "../../reports/cache";
+import type { ReportCache } from "../../reports/cache";
 import { runReport } from "../../reports/report.service";
 import type { Viewer } from "../../reports/report.service";
 import { acknowledgePrivacy } from "../../services/people.service";
@@ -44,20 +46,42 @@ const ReportQuery = z
 
 /**
  * A web stream of bytes from a report stream. Cancelling it (the client went away) returns the iterator,
- * which ends the database cursor and frees the connection.
+ * which ends the database cursor and frees the connection. `onComplete` receives the whole document when
+ * it was streamed to its end and is at most `keepBytesMax` long (to cache it).
  */
-export function byteStream(source: Readable): ReadableStream<Uint8Array> {
+export function byteStream(
+  source: Readable,
+  keep?: { keepBytesMax: number; onComplete(body: Buffer): void },
+): ReadableStream<Uint8Array> {
   const bytes = async function* () {
-    for await (const chunk of source as AsyncIterable<string | Buffer>)
-      yield typeof chunk === "string" ? Buffer.from(chunk) : chunk;
+    let kept: Buffer[] | null = keep === undefined ? null : [];
+    let keptBytes = 0;
+    for await (const chunk of source as AsyncIterable<string | Buffer>) {
+      const b = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
+      if (kept !== null && keep !== undefined) {
+        keptBytes += b.length;
+        if (keptBytes > keep.keepBytesMax) kept = null;
+        else kept.push(b);
+      }
+      yield b;
+    }
+    if (kept !== null) keep?.onComplete(Buffer.concat(kept, keptBytes));
   };
   return ReadableStream.from(bytes());
 }
 
+const JSON_MEDIA = "application/json; charset=utf-8";
+
 const FILTER_PARAMS = ["group", "status", "payment_method", "recipient", "action", "kind", "prefix"] as const;
 
-export function reportRoutes() {
+/**
+ * The report routes. JSON documents of the Summary, Purchases and Allocations reports are kept in `cache`
+ * under the company's revision; Usage reports are never cached, because each opening is a privacy
+ * decision (§6) and an audit entry.
+ */
+export function reportRoutes(opts: { cache?: ReportCache | undefined } = {}) {
   const app = createRouter();
+  const cache = opts.cache;
 
   app.openapi(
     createRoute({
@@ -83,7 +107,7 @@ export function reportRoutes() {
     async (c) => {
       const { report } = c.req.valid("param");
       const q = c.req.valid("query");
-      const { principal, company } = await authorize(c, {
+      const { principal, company, revision } = await authorize(c, {
         ...READ,
         member: report === "usage",
         scope: "reports:read",
@@ -108,6 +132,23 @@ export function reportRoutes() {
           );
         viewer = { kind: "operator" };
       }
+      // Only people and keys allowed to see this report get this far, and what they see is the same for all.
+      let cacheKey: string | undefined;
+      if (cache !== undefined && q.format === "json" && report !== "usage") {
+        {
+          cacheKey = reportCacheKey({
+            companyId: company.id,
+            revision,
+            report,
+            month: q.month ?? monthOf(clock.now(), company.timezone),
+            format: q.format,
+            feature: q.feature,
+            filter,
+          });
+          const hit = cache.get(cacheKey);
+          if (hit !== undefined) return c.body(hit, 200, { "content-type": JSON_MEDIA });
+        }
+      }
       const result = await runReport(
         db,
         company,
@@ -115,7 +156,15 @@ export function reportRoutes() {
         viewer,
         clock.now(),
       );
-      const body = byteStream(renderReport(result, q.format, { generatedAtMs: clock.now() }));
+      const rendered = renderReport(result, q.format, { generatedAtMs: clock.now() });
+      const key = cacheKey;
+      const body =
+        cache !== undefined && key !== undefined
+          ? byteStream(rendered, {
+              keepBytesMax: cache.entryBytesMax,
+              onComplete: (document) => cache.set(key, new Uint8Array(document)),
+            })
+          : byteStream(rendered);
       const media = FORMAT_MEDIA[q.format];
       if (q.format !== "json") {
         const name = `${report}-${result.month}.${media.ext}`;
@@ -124,7 +173,7 @@ export function reportRoutes() {
           "content-disposition": `attachment; filename="${name}"`,
         });
       }
-      return c.body(body, 200, { "content-type": "application/json; charset=utf-8" });
+      return c.body(body, 200, { "content-type": JSON_MEDIA });
     },
   );
 
