@@ -1,21 +1,33 @@
 /**
- * @module Throughput of `usage ingest`: writes an N-record usage CSV for a company of ~1,000 members in a
- * fresh SQLite database under data/bench/, ingests it with `ingestUsageFile`, and prints records per second.
+ * @module Throughput of `usage ingest`: writes an N-record usage CSV for a company of ~1,000 members, ingests
+ * it into a fresh database with `ingestUsageFile` (validate, rate, idempotency, ledger charge, monthly totals,
+ * auto-allocation), ingests it again (all duplicates), and runs the plain-engine baseline on another fresh
+ * database: the same rows with the plainest SQL (multi-row INSERT … ON CONFLICT DO NOTHING in transactions
+ * of one batch, one balance update per batch, the same engine settings).
  *
- *   npx tsx bench/ingest-file.ts [--records 200000] [--members 1000] [--batch 2000] [--dir data/bench]
- *                                [--cpu-prof FILE]
+ *   npm run bench:ingest -- [--dialect sqlite|postgres] [--records 200000] [--members 1000] [--batch 5000]
+ *                           [--dir data/bench] [--no-baseline] [--no-reingest] [--cpu-prof FILE] [--json]
  *
- * --cpu-prof writes a V8 CPU profile of the ingestion alone (not the set-up), for Chrome DevTools.
+ * --json prints one JSON object on stdout (records_per_s, baseline_records_per_s, ratio, …) and nothing else,
+ * for the benchmark suite that runs this as a child process. --cpu-prof writes a V8 CPU profile of the first
+ * ingestion alone (not the set-up), for Chrome DevTools.
  */
+import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { Session } from "node:inspector/promises";
-import { openDatabase } from "../src/db/database";
+import SQLite from "better-sqlite3";
+import pg from "pg";
+import { openDatabase, SQLITE_PRAGMAS } from "../src/db/database";
+import type { Database, Dialect } from "../src/db/database";
 import { migrate } from "../src/db/migrate";
 import { ingestUsageFile, USAGE_FILE_BATCH_RECORDS_DEFAULT } from "../src/ingest/usage-file";
-import { setupCompany, writeUsageCsv } from "./fixtures";
+import { setupCompany, START_MS, writeUsageCsv } from "./fixtures";
 
 const BENCH_DIR = "data/bench";
+const PG_ADMIN_URL = process.env["TEST_PG_URL"] ?? "postgres://root@127.0.0.1:5432/postgres";
+/** Rows per INSERT in the baseline, as the app writes them. */
+const BASELINE_INSERT_ROWS = 400;
 
 function intArg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -30,42 +42,257 @@ function stringArg(name: string): string | undefined {
   return i === -1 ? undefined : process.argv[i + 1];
 }
 
+const flag = (name: string): boolean => process.argv.includes(`--${name}`);
+
+interface Fresh {
+  db: Database;
+  url: string;
+  drop(): Promise<void>;
+}
+
+async function freshDatabase(dialect: Dialect, dir: string, name: string): Promise<Fresh> {
+  if (dialect === "sqlite") {
+    const file = path.join(dir, `${name}.db`);
+    for (const f of [file, `${file}-wal`, `${file}-shm`]) fs.rmSync(f, { force: true });
+    const url = `sqlite:${file}`;
+    const db = openDatabase(url);
+    await migrate(db);
+    return {
+      db,
+      url,
+      drop: async () => {
+        await db.close().catch(() => undefined);
+        for (const f of [file, `${file}-wal`, `${file}-shm`]) fs.rmSync(f, { force: true });
+      },
+    };
+  }
+  const dbName = `sb_bench_${name.replace(/\W/g, "_")}_${crypto.randomBytes(3).toString("hex")}`;
+  const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
+  await admin.connect();
+  await admin.query(`create database ${dbName}`);
+  await admin.end();
+  const u = new URL(PG_ADMIN_URL);
+  u.pathname = `/${dbName}`;
+  const db = openDatabase(u.toString());
+  await migrate(db);
+  return {
+    db,
+    url: u.toString(),
+    drop: async () => {
+      await db.close().catch(() => undefined);
+      const c = new pg.Client({ connectionString: PG_ADMIN_URL });
+      await c.connect();
+      await c.query(`drop database if exists ${dbName} with (force)`);
+      await c.end();
+    },
+  };
+}
+
+const BASELINE_COLUMNS = [
+  "company_id",
+  "account_id",
+  "external_id",
+  "kind",
+  "started_at_ms",
+  "month",
+  "destination",
+  "duration_s",
+  "segments",
+  "billed_s",
+  "charge_minor",
+  "status",
+  "covered_minutes",
+  "ingested_at_ms",
+];
+
+/**
+ * The plainest way to write the same rows: split lines, a fixed charge, multi-row INSERT … ON CONFLICT DO
+ * NOTHING, one balance update per batch, one transaction per batch. Returns the seconds it took.
+ */
+async function plainBaseline(
+  dialect: Dialect,
+  url: string,
+  csvFile: string,
+  companyId: number,
+  batch: number,
+): Promise<number> {
+  const lines = fs.readFileSync(csvFile, "utf8").split("\n").slice(1).filter(Boolean);
+  const ncols = BASELINE_COLUMNS.length;
+  const cols = BASELINE_COLUMNS.join(", ");
+  const nowMs = Date.now();
+  const rowsOf = (part: string[], accountIds: number[]): unknown[] =>
+    part.flatMap((line, i) => {
+      const [id = "", , kind = "", at = "", dest = "", dur = "", seg = ""] = line.split(",");
+      return [
+        companyId,
+        accountIds[i % accountIds.length],
+        id,
+        kind,
+        Date.parse(at),
+        "2026-09",
+        dest,
+        dur === "" ? null : Number(dur),
+        seg === "" ? null : Number(seg),
+        dur === "" ? null : Number(dur),
+        3,
+        "rated",
+        0,
+        nowMs,
+      ];
+    });
+  const placeholders = (n: number, pgStyle: boolean): string => {
+    let k = 0;
+    return Array.from(
+      { length: n },
+      () => `(${Array.from({ length: ncols }, () => (pgStyle ? `$${++k}` : "?")).join(",")})`,
+    ).join(",");
+  };
+  const t0 = performance.now();
+  if (dialect === "sqlite") {
+    const raw = new SQLite(url.slice("sqlite:".length));
+    for (const pragma of SQLITE_PRAGMAS) raw.pragma(pragma);
+    const ids = (
+      raw
+        .prepare(
+          "select id from accounts where company_id = ? and kind in ('member','sip_profile') order by id",
+        )
+        .all(companyId) as { id: number }[]
+    ).map((r) => r.id);
+    const statements = new Map<number, SQLite.Statement>();
+    const insert = (n: number): SQLite.Statement => {
+      let s = statements.get(n);
+      if (!s) {
+        s = raw.prepare(
+          `insert into usage_records (${cols}) values ${placeholders(n, false)} on conflict do nothing`,
+        );
+        statements.set(n, s);
+      }
+      return s;
+    };
+    const update = raw.prepare("update accounts set balance_minor = balance_minor - ? where id = ?");
+    for (let i = 0; i < lines.length; i += batch) {
+      const part = lines.slice(i, i + batch);
+      raw.transaction(() => {
+        for (let j = 0; j < part.length; j += BASELINE_INSERT_ROWS) {
+          const rows = part.slice(j, j + BASELINE_INSERT_ROWS);
+          insert(rows.length).run(rowsOf(rows, ids));
+        }
+        update.run(part.length * 3, ids[0]);
+      })();
+    }
+    raw.close();
+  } else {
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    const ids = (
+      await client.query<{ id: string }>(
+        "select id from accounts where company_id = $1 and kind in ('member','sip_profile') order by id",
+        [companyId],
+      )
+    ).rows.map((r) => Number(r.id));
+    for (let i = 0; i < lines.length; i += batch) {
+      const part = lines.slice(i, i + batch);
+      await client.query("begin");
+      for (let j = 0; j < part.length; j += BASELINE_INSERT_ROWS) {
+        const rows = part.slice(j, j + BASELINE_INSERT_ROWS);
+        await client.query(
+          `insert into usage_records (${cols}) values ${placeholders(rows.length, true)} on conflict do nothing`,
+          rowsOf(rows, ids),
+        );
+      }
+      await client.query("update accounts set balance_minor = balance_minor - $1 where id = $2", [
+        part.length * 3,
+        ids[0],
+      ]);
+      await client.query("commit");
+    }
+    await client.end();
+  }
+  return (performance.now() - t0) / 1000;
+}
+
 async function main(): Promise<void> {
+  const dialectArg = stringArg("dialect") ?? "sqlite";
+  if (dialectArg !== "sqlite" && dialectArg !== "postgres")
+    throw new Error("--dialect must be sqlite or postgres");
+  const dialect: Dialect = dialectArg;
   const records = intArg("records", 200_000);
   const members = intArg("members", 1_000);
-  const batchRecordsMax = intArg("batch", USAGE_FILE_BATCH_RECORDS_DEFAULT);
+  const batch = intArg("batch", USAGE_FILE_BATCH_RECORDS_DEFAULT);
   const dir = stringArg("dir") ?? BENCH_DIR;
+  const json = flag("json");
+  const log = (line: string): void => {
+    if (!json) console.log(line);
+  };
   fs.mkdirSync(dir, { recursive: true });
-  const dbFile = path.join(dir, `ingest-${records}.db`);
-  const csvFile = path.join(dir, `usage-${records}.csv`);
-  for (const f of [dbFile, `${dbFile}-wal`, `${dbFile}-shm`, `${csvFile}.rejects.csv`])
-    fs.rmSync(f, { force: true });
+  const csvFile = path.join(dir, `usage-${records}-${members}.csv`);
+  fs.rmSync(`${csvFile}.rejects.csv`, { force: true });
+  if (!fs.existsSync(csvFile)) {
+    // Written aside and renamed: an interrupted run never leaves a short file that a later run would reuse.
+    await writeUsageCsv(`${csvFile}.partial`, records, members);
+    fs.renameSync(`${csvFile}.partial`, csvFile);
+  }
+  const nowMs = START_MS + 40 * 86_400_000;
 
-  const db = openDatabase(`sqlite:${dbFile}`);
-  await migrate(db);
-  const companyId = await setupCompany(db, members);
-  await writeUsageCsv(csvFile, records, members);
-  const profileFile = stringArg("cpu-prof");
-  const session = profileFile === undefined ? undefined : new Session();
-  if (session) {
-    session.connect();
-    await session.post("Profiler.enable");
-    await session.post("Profiler.start");
+  const app = await freshDatabase(dialect, dir, `ingest-app-${records}`);
+  const out: Record<string, unknown> = { dialect, records, members, batch };
+  try {
+    const companyId = await setupCompany(app.db, members);
+    const profileFile = stringArg("cpu-prof");
+    const session = profileFile === undefined ? undefined : new Session();
+    if (session) {
+      session.connect();
+      await session.post("Profiler.enable");
+      await session.post("Profiler.start");
+    }
+    const t0 = performance.now();
+    const result = await ingestUsageFile(app.db, companyId, csvFile, { nowMs, batchRecordsMax: batch });
+    const seconds = (performance.now() - t0) / 1000;
+    if (session && profileFile !== undefined) {
+      const { profile } = await session.post("Profiler.stop");
+      fs.writeFileSync(profileFile, JSON.stringify(profile));
+      session.disconnect();
+    }
+    if (result.stored + result.duplicates !== records)
+      throw new Error(`stored ${result.stored} + duplicates ${result.duplicates} ≠ ${records}`);
+    Object.assign(out, {
+      seconds: Number(seconds.toFixed(3)),
+      records_per_s: Math.round(records / seconds),
+      stored: result.stored,
+      unrated: result.unrated,
+      auto_allocations: result.autoAllocations,
+    });
+    log(
+      `${dialect}: ingested ${records} records (${members} members, batches of ${batch}) in ` +
+        `${seconds.toFixed(2)} s: ${Math.round(records / seconds)} records/s`,
+    );
+    if (!flag("no-reingest")) {
+      const t1 = performance.now();
+      const again = await ingestUsageFile(app.db, companyId, csvFile, { nowMs, batchRecordsMax: batch });
+      const againSeconds = (performance.now() - t1) / 1000;
+      if (again.duplicates !== records) throw new Error(`re-ingest found ${again.duplicates} duplicates`);
+      out["reingest_records_per_s"] = Math.round(records / againSeconds);
+      log(`${dialect}: re-ingest (all duplicates): ${Math.round(records / againSeconds)} records/s`);
+    }
+  } finally {
+    await app.drop();
   }
-  const t0 = performance.now();
-  const result = await ingestUsageFile(db, companyId, csvFile, { nowMs: Date.now(), batchRecordsMax });
-  const seconds = (performance.now() - t0) / 1000;
-  if (session && profileFile !== undefined) {
-    const { profile } = await session.post("Profiler.stop");
-    fs.writeFileSync(profileFile, JSON.stringify(profile));
-    session.disconnect();
+
+  if (!flag("no-baseline")) {
+    const base = await freshDatabase(dialect, dir, `ingest-plain-${records}`);
+    try {
+      const companyId = await setupCompany(base.db, members);
+      await base.db.close();
+      const seconds = await plainBaseline(dialect, base.url, csvFile, companyId, batch);
+      const rate = Math.round(records / seconds);
+      out["baseline_records_per_s"] = rate;
+      out["ratio"] = Number((rate / (out["records_per_s"] as number)).toFixed(2));
+      log(`${dialect}: plain engine baseline: ${rate} records/s (ratio plain ÷ app ${String(out["ratio"])})`);
+    } finally {
+      await base.drop();
+    }
   }
-  await db.close();
-  console.log(JSON.stringify(result));
-  console.log(
-    `ingested ${records} records (${members} members, batches of ${batchRecordsMax}) in ${seconds.toFixed(2)} s: ` +
-      `${Math.round(records / seconds)} records/s`,
-  );
+  if (json) console.log(JSON.stringify(out));
 }
 
 await main();

@@ -1,6 +1,7 @@
 /** @module Server configuration from environment variables, validated at start with one clear message per bad one. */
 import { z } from "zod";
 import { DEFAULT_DATABASE_URL } from "./db/database";
+import { USAGE_RETENTION_MONTHS_DEFAULT, USAGE_RETENTION_MONTHS_MAX } from "./services/retention.service";
 import { AppError } from "./shared/errors";
 
 const bool = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
@@ -30,6 +31,13 @@ const ConfigSchema = z.object({
   SELLER_ADDRESS: z.string().max(1000).optional(),
   /** The seller's VAT identification number on receipts. */
   SELLER_VAT_ID: z.string().max(100).optional(),
+  /** Months of per-call usage detail kept (the current one included); older detail is purged daily. 0 = forever. */
+  USAGE_RETENTION_MONTHS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(USAGE_RETENTION_MONTHS_MAX)
+    .default(USAGE_RETENTION_MONTHS_DEFAULT),
 });
 
 /** Who sells the credit: the seller block of every purchase receipt. */
@@ -51,6 +59,8 @@ export interface ServerConfig {
   reportCacheBytes: number;
   publicUrl: string | undefined;
   seller: SellerConfig;
+  /** USAGE_RETENTION_MONTHS: months of usage detail kept; 0 keeps it forever. */
+  usageRetentionMonths: number;
 }
 
 export function loadConfig(env: Readonly<Record<string, string | undefined>>): ServerConfig {
@@ -85,5 +95,6 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): S
         .filter((l) => l !== ""),
       vatId: c.SELLER_VAT_ID,
     },
+    usageRetentionMonths: c.USAGE_RETENTION_MONTHS,
   };
 }

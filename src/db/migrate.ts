@@ -9,6 +9,7 @@ import * as m001 from "./migrations/001-initial";
 import * as m002 from "./migrations/002-server";
 import * as m003 from "./migrations/003-admin-removal";
 import * as m004 from "./migrations/004-download-jobs";
+import * as m005 from "./migrations/005-usage-storage";
 import * as m006 from "./migrations/006-audit-chain";
 import * as m007 from "./migrations/007-company-revision";
 
@@ -24,6 +25,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 2, name: "server", up: m002.up },
   { version: 3, name: "admin-removal", up: m003.up },
   { version: 4, name: "download-jobs", up: m004.up },
+  { version: 5, name: "usage-storage", up: m005.up },
   { version: 6, name: "audit-chain", up: m006.up },
   { version: 7, name: "company-revision", up: m007.up },
 ];

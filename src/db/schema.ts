@@ -210,6 +210,20 @@ export interface UsageRecordsTable {
   ingested_at_ms: Immutable<number>;
 }
 
+/**
+ * Retention (services/retention.service.ts): a company's month whose per-call usage rows were removed, with
+ * the removed rows' count and charges per account, so that "a balance is the sum of its entries" still holds
+ * and a re-sent record of that month is refused instead of charged again.
+ */
+export interface UsagePurgesTable {
+  company_id: number;
+  month: string;
+  account_id: number;
+  records: number;
+  charge_minor: number;
+  purged_at_ms: number;
+}
+
 /** Per-account monthly totals, kept in the same transaction as the ledger so a Summary costs O(recipients). */
 export interface AccountMonthsTable {
   company_id: number;
@@ -357,6 +371,7 @@ export interface DB {
   auto_rules: AutoRulesTable;
   usage_records: UsageRecordsTable;
   account_months: AccountMonthsTable;
+  usage_purges: UsagePurgesTable;
   consent_events: ConsentEventsTable;
   audit_log: AuditLogTable;
   audit_heads: AuditHeadsTable;

@@ -7,6 +7,10 @@ import type { Db } from "../db/database";
 import { runRenewals } from "../services/renewal.service";
 import type { RenewalRunResult } from "../services/renewal.service";
 import type { Clock } from "../time/clock";
+import { purgeUsageDetail } from "../services/retention.service";
+
+/** How often usage detail past the retention horizon is purged (the first time at the first run). */
+export const USAGE_PURGE_INTERVAL_MS = 86_400_000;
 
 /** How often a server looks for ended terms by default: a renewal is at most this late. */
 export const RENEWAL_INTERVAL_MS_DEFAULT = 60_000;
@@ -20,6 +24,8 @@ export interface SchedulerDeps {
 
 export interface SchedulerOptions {
   intervalMs: number;
+  /** USAGE_RETENTION_MONTHS: purge older usage detail daily; absent or 0 keeps it. */
+  usageRetentionMonths?: number;
   /** Where a run's outcome and failures go; the console by default. */
   log?: SchedulerLog;
 }
@@ -50,6 +56,7 @@ export function startScheduler(deps: SchedulerDeps, opts: SchedulerOptions): Sch
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> = Promise.resolve();
+  let purgedAtMs = -Infinity;
 
   const once = async (): Promise<void> => {
     const nowMs = deps.clock.now();
@@ -63,6 +70,24 @@ export function startScheduler(deps: SchedulerDeps, opts: SchedulerOptions): Sch
         at: new Date(nowMs).toISOString(),
         error: error instanceof Error ? error.message : String(error),
       });
+    }
+    const retentionMonths = opts.usageRetentionMonths ?? 0;
+    if (retentionMonths > 0 && nowMs - purgedAtMs >= USAGE_PURGE_INTERVAL_MS) {
+      try {
+        const p = await purgeUsageDetail(deps.db, { nowMs, retentionMonths });
+        purgedAtMs = nowMs;
+        if (p.records > 0 || p.partitionsDropped.length > 0)
+          log.info("usage detail purged", {
+            at: new Date(nowMs).toISOString(),
+            records: p.records,
+            partitions: p.partitionsDropped,
+          });
+      } catch (error) {
+        log.error("usage purge failed; the next run will try again", {
+          at: new Date(nowMs).toISOString(),
+          error: error instanceof Error ? error.message : String(error),
+        });
+      }
     }
   };
   const runNow = (): Promise<void> => {

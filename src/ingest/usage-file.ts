@@ -137,13 +137,22 @@ export async function ingestUsageFile(
     rejectsPath: null,
   };
   let batch: UsageInput[] = [];
+  // Where each record of the batch came from, for a record `ingestUsage` itself refuses (a purged month).
+  let origins: { line: number; cells: readonly string[] }[] = [];
   const flush = async (): Promise<void> => {
     if (batch.length === 0) return;
     const records = batch;
+    const from = origins;
     batch = [];
+    origins = [];
     const stored = await inTransaction(db, (tx) =>
       ingestUsage(tx, company, records, { nowMs: opts.nowMs, rates }),
     );
+    for (const r of stored.rejected) {
+      const origin = from[r.index];
+      assert(origin, "a refused record is one of the batch");
+      await reject(origin.line, `${r.field}: ${r.reason}`, origin.cells);
+    }
     result.stored += stored.stored;
     result.duplicates += stored.duplicates;
     result.unrated += stored.unrated;
@@ -183,6 +192,7 @@ export async function ingestUsageFile(
         continue;
       }
       batch.push(parsed.value);
+      origins.push({ line: item.line, cells: item.cells });
       if (batch.length >= batchRecordsMax) await flush();
     }
     await flush();

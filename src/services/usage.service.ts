@@ -3,9 +3,10 @@
  * auto-allocation rules, and skips records whose external_id the company already has. One batch is one
  * pass: read what it needs in a few queries, decide in memory, write with a few multi-row statements.
  */
-import { sql } from "kysely";
+import { CompiledQuery, sql } from "kysely";
 import { insertMany } from "../db/bulk";
 import type { Db } from "../db/database";
+import { ensureUsagePartitions } from "../db/partitions";
 import type { NewUsageRecord } from "../db/schema";
 import { addDelta, decideAutoAllocation, ZERO_DELTA } from "../ledger/rules";
 import type { AutoRule, MonthDelta } from "../ledger/rules";
@@ -64,12 +65,31 @@ export interface UsageInput {
   processedAtMs?: number;
 }
 
+/** A record refused by `ingestUsage` itself (not by validation): its month's detail was purged by retention. */
+export interface IngestRefusal {
+  /** Position of the record in the `records` given to `ingestUsage`. */
+  index: number;
+  externalId: string;
+  field: string;
+  reason: string;
+}
+
 export interface IngestResult {
   stored: number;
   duplicates: number;
   unrated: number;
   chargedMinor: number;
   autoAllocations: number;
+  /** Records of a month whose per-call detail retention removed: not stored, not charged. */
+  rejected: IngestRefusal[];
+}
+
+/** Why a record of a purged month is refused: it could not be told apart from one already charged. */
+export function purgedMonthReason(month: string): string {
+  return (
+    `the usage detail of ${month} was removed by retention (USAGE_RETENTION_MONTHS), so this record ` +
+    "cannot be checked against the records already charged; it was not stored"
+  );
 }
 
 const chunk = <T>(xs: readonly T[], size: number): T[][] => {
@@ -86,34 +106,57 @@ export async function ingestUsage(
 ): Promise<IngestResult> {
   assert(db.inTransaction, "ingestUsage must run inside inTransaction()");
   assert(records.length <= USAGE_BATCH_RECORDS_MAX, "usage batch too large");
-  const result: IngestResult = { stored: 0, duplicates: 0, unrated: 0, chargedMinor: 0, autoAllocations: 0 };
+  const result: IngestResult = {
+    stored: 0,
+    duplicates: 0,
+    unrated: 0,
+    chargedMinor: 0,
+    autoAllocations: 0,
+    rejected: [],
+  };
   if (records.length === 0) return result;
   let companyBalance = await lockCompanyBalance(db, company);
 
-  // Idempotency: a record whose external_id is already stored (or repeated in this batch) is skipped.
-  const seen = new Set<string>();
-  for (const ids of chunk(
+  // Idempotency: a record whose external_id is already stored (in any month) or repeated in this batch is
+  // skipped. The company lock above makes the check and the insert below one step.
+  const seen = await storedExternalIds(
+    db,
+    company.id,
     records.map((r) => r.externalId),
-    1000,
-  )) {
-    const rows = await db.k
-      .selectFrom("usage_records")
-      .select("external_id")
-      .where("company_id", "=", company.id)
-      .where("external_id", "in", ids)
-      .execute();
-    for (const r of rows) seen.add(r.external_id);
-  }
-  const fresh: UsageInput[] = [];
-  for (const r of records) {
+  );
+  const candidates: { record: UsageInput; index: number; month: string }[] = [];
+  const months = new Set<string>();
+  records.forEach((r, index) => {
     if (seen.has(r.externalId)) {
       result.duplicates++;
-      continue;
+      return;
     }
     seen.add(r.externalId);
-    fresh.push(r);
+    const month = monthOf(r.startedAtMs, company.timezone);
+    months.add(month);
+    candidates.push({ record: r, index, month });
+  });
+  if (candidates.length === 0) return result;
+
+  // A month whose detail retention removed cannot tell a new record from one charged before: refuse those.
+  const purged = await purgedMonths(db, company.id, [...months]);
+  const fresh: UsageInput[] = [];
+  const freshMonths: string[] = [];
+  for (const c of candidates) {
+    if (purged.has(c.month)) {
+      result.rejected.push({
+        index: c.index,
+        externalId: c.record.externalId,
+        field: "started_at",
+        reason: purgedMonthReason(c.month),
+      });
+      continue;
+    }
+    fresh.push(c.record);
+    freshMonths.push(c.month);
   }
   if (fresh.length === 0) return result;
+  await ensureUsagePartitions(db, [...new Set(freshMonths)]);
 
   const accountIds = [...new Set(fresh.map((r) => r.subject.accountId))];
   const balances = new Map<number, number>();
@@ -207,7 +250,7 @@ export async function ingestUsage(
   const autoAllocations: { subject: Subject; amountMinor: number; atMs: number }[] = [];
   const autoSkips: { subject: Subject; reason: string; atMs: number }[] = [];
 
-  for (const r of fresh) {
+  for (const [i, r] of fresh.entries()) {
     const subs = subsByAccount.get(r.subject.accountId) ?? [];
     const rated = rateUsage(
       {
@@ -227,7 +270,7 @@ export async function ingestUsage(
       sub.usedMinutes += rated.coveredMinutes;
     }
     if (rated.status === "unrated") result.unrated++;
-    const month = monthOf(r.startedAtMs, company.timezone);
+    const month = freshMonths[i] ?? monthOf(r.startedAtMs, company.timezone);
     const rate = rated.rate;
     rows.push({
       company_id: company.id,
@@ -338,6 +381,47 @@ export async function ingestUsage(
   return result;
 }
 
+/** Rows per dedupe lookup: one bound parameter (a JSON array on SQLite, a text[] on PostgreSQL) each. */
+const DEDUPE_IDS_MAX = 5_000;
+
+/**
+ * The given external_ids the company already has, in any month. One statement per batch with the ids as one
+ * parameter (its SQL text is always the same, so it is prepared once): PostgreSQL `= any($2::text[])`
+ * probes the (company_id, external_id, month) index of each month's partition; SQLite reads the list with
+ * json_each and probes its (company_id, external_id) index.
+ */
+async function storedExternalIds(db: Db, companyId: number, ids: readonly string[]): Promise<Set<string>> {
+  const seen = new Set<string>();
+  for (const part of chunk(ids, DEDUPE_IDS_MAX)) {
+    const query =
+      db.dialect === "postgres"
+        ? CompiledQuery.raw(
+            "select external_id from usage_records where company_id = $1 and external_id = any($2::text[])",
+            [companyId, part],
+          )
+        : CompiledQuery.raw(
+            "select external_id from usage_records where company_id = ? and external_id in (select value from json_each(?))",
+            [companyId, JSON.stringify(part)],
+          );
+    const rows = await db.k.executeQuery<{ external_id: string }>(query);
+    for (const r of rows.rows) seen.add(r.external_id);
+  }
+  return seen;
+}
+
+/** Which of these months of the company had their per-call detail removed by retention. */
+async function purgedMonths(db: Db, companyId: number, months: readonly string[]): Promise<Set<string>> {
+  if (months.length === 0) return new Set();
+  const rows = await db.k
+    .selectFrom("usage_purges")
+    .select("month")
+    .distinct()
+    .where("company_id", "=", companyId)
+    .where("month", "in", months)
+    .execute();
+  return new Set(rows.map((r) => r.month));
+}
+
 async function ruleOwners(db: Db, accountIds: number[]): Promise<Map<number, number | null>> {
   if (accountIds.length === 0) return new Map();
   const rows = await db.k
@@ -356,11 +440,9 @@ async function addToBalances(db: Db, deltas: Map<number, number>): Promise<void>
   const entries = [...deltas].filter(([, d]) => d !== 0);
   if (db.dialect === "sqlite") {
     for (const [id, d] of entries)
-      await db.k
-        .updateTable("accounts")
-        .set({ balance_minor: sql<number>`balance_minor + ${d}` })
-        .where("id", "=", id)
-        .execute();
+      await db.k.executeQuery(
+        CompiledQuery.raw("update accounts set balance_minor = balance_minor + ? where id = ?", [d, id]),
+      );
     return;
   }
   for (const part of chunk(entries, 500)) {

@@ -1,10 +1,14 @@
 /** @module `switchboard usage ingest --company ID FILE`: streams a usage file into a company's ledger (PRODUCT.md §9). */
 import type { Command } from "commander";
+import { loadConfig } from "../../config";
 import { ingestUsageFile } from "../../ingest/usage-file";
 import type { UsageFileResult } from "../../ingest/usage-file";
 import { USAGE_RECORD_KEYS } from "../../ingest/usage-record";
 import { formatAmount } from "../../money/money";
 import { loadCompany } from "../../services/company-context";
+import { purgeUsageDetail, USAGE_RETENTION_MONTHS_MAX } from "../../services/retention.service";
+import type { PurgeResult } from "../../services/retention.service";
+import { invalid } from "../../shared/errors";
 import type { CliContext } from "../context";
 import { parseCompanyId } from "./shared";
 
@@ -71,6 +75,52 @@ export function resultJson(
   };
 }
 
+const PURGE_HELP_AFTER = `
+Removes the per-call usage records of every company's months older than the last USAGE_RETENTION_MONTHS
+months (default 6, the current month included; 0 keeps everything), in each company's timezone. Monthly
+totals stay, so every Summary and every balance is unchanged; the Usage report of a purged month is empty,
+and a record of a purged month sent again is rejected rather than charged twice. Each purge is written to the
+company's audit log. On PostgreSQL a month past every company's horizon is dropped as a whole partition.
+The server runs this daily; run it here to purge now, or with --dry-run to see what it would remove.
+`;
+
+export function purgeLine(result: PurgeResult): string {
+  if (result.retentionMonths === 0)
+    return "usage purge: USAGE_RETENTION_MONTHS is 0, all usage detail is kept";
+  const verb = result.dryRun ? "would remove" : "removed";
+  const months = result.companies.map(
+    (c) => `company ${c.companyId}: ${c.months.map((m) => `${m.month} (${m.records})`).join(", ")}`,
+  );
+  return (
+    `usage purge (keeping ${result.retentionMonths} months): ${verb} ${plural(result.records, "record")}` +
+    (months.length > 0 ? ` — ${months.join("; ")}` : "") +
+    (result.partitionsDropped.length > 0
+      ? `; ${result.dryRun ? "would drop" : "dropped"} partitions ${result.partitionsDropped.join(", ")}`
+      : "")
+  );
+}
+
+export function purgeJson(result: PurgeResult): Record<string, unknown> {
+  return {
+    dry_run: result.dryRun,
+    retention_months: result.retentionMonths,
+    records: result.records,
+    partitions_dropped: result.partitionsDropped,
+    companies: result.companies.map((c) => ({
+      company_id: c.companyId,
+      kept_from: c.keepFrom,
+      months: c.months.map((m) => ({ month: m.month, records: m.records })),
+    })),
+  };
+}
+
+function parseRetentionMonths(text: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n > USAGE_RETENTION_MONTHS_MAX)
+    throw invalid(`--months must be a whole number from 0 to ${USAGE_RETENTION_MONTHS_MAX} (got "${text}")`);
+  return n;
+}
+
 export function registerUsage(program: Command, ctx: CliContext): void {
   const usage = program.command("usage").description("Usage records: calls and text messages.");
   usage
@@ -91,5 +141,30 @@ export function registerUsage(program: Command, ctx: CliContext): void {
           : `${summaryLine(result, company.currency)}\n`,
       );
       ctx.exitCode = result.rejected > 0 ? EXIT_SOME_REJECTED : 0;
+    });
+  usage
+    .command("purge")
+    .description(
+      "Remove per-call usage detail older than the retention (USAGE_RETENTION_MONTHS) for every company.",
+    )
+    .option("--dry-run", "show what would be removed, remove nothing")
+    .option("--months <n>", "months to keep instead of USAGE_RETENTION_MONTHS (0 keeps everything)")
+    .option("--json", "print the result as one JSON object instead of a summary line")
+    .addHelpText("after", PURGE_HELP_AFTER)
+    .action(async (options: { dryRun?: boolean; months?: string; json?: boolean }) => {
+      const retentionMonths =
+        options.months !== undefined
+          ? parseRetentionMonths(options.months)
+          : loadConfig(ctx.env).usageRetentionMonths;
+      const db = await ctx.db();
+      const result = await purgeUsageDetail(db, {
+        nowMs: ctx.clock.now(),
+        retentionMonths,
+        dryRun: options.dryRun === true,
+        actor: "cli",
+      });
+      ctx.out.write(
+        options.json === true ? `${JSON.stringify(purgeJson(result))}\n` : `${purgeLine(result)}\n`,
+      );
     });
 }

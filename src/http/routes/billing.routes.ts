@@ -1010,11 +1010,14 @@ export function billingRoutes() {
         async (tx, company, principal, nowMs) => {
           const subjects = await subjectDirectory(tx, company.id);
           const valid: UsageInput[] = [];
+          const validIndex: number[] = [];
           const rejected: { index: number; external_id: string | null; field: string; reason: string }[] = [];
           records.forEach((raw, index) => {
             const parsed = parseUsageRecord(raw, subjects);
-            if (parsed.ok) valid.push(parsed.value);
-            else {
+            if (parsed.ok) {
+              valid.push(parsed.value);
+              validIndex.push(index);
+            } else {
               const id =
                 typeof raw === "object" && raw !== null
                   ? (raw as Record<string, unknown>)["external_id"]
@@ -1024,6 +1027,15 @@ export function billingRoutes() {
           });
           const rates = await loadRateTable(tx, company.id);
           const r = await ingestUsage(tx, company, valid, { nowMs, rates, actor: principalLabel(principal) });
+          // Records of a month whose detail retention removed are refused by ingestUsage itself.
+          for (const x of r.rejected)
+            rejected.push({
+              index: validIndex[x.index] ?? x.index,
+              external_id: x.externalId,
+              field: x.field,
+              reason: x.reason,
+            });
+          rejected.sort((a, b) => a.index - b.index);
           return {
             stored: r.stored,
             duplicates: r.duplicates,
