@@ -19,6 +19,7 @@ import { registerCompanies } from "./commands/companies";
 import { registerExport } from "./commands/export";
 import { registerBackup } from "./commands/backup";
 import { registerAudit } from "./commands/audit";
+import { registerMember } from "./commands/member";
 
 /** Exit codes: 1 a user's mistake or refusal, 2 bad command-line usage, 3 some input rows rejected, 70 a bug. */
 export const EXIT = { ok: 0, failure: 1, usage: 2, rejected: 3, internal: 70 } as const;
@@ -55,6 +56,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerExport(program, ctx);
   registerBackup(program, ctx);
   registerAudit(program, ctx);
+  registerMember(program, ctx);
   return program;
 }
 

@@ -2,10 +2,11 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../context";
 import { billingRoutes } from "./billing.routes";
+import { dataRightsRoutes } from "./data-rights.routes";
 import { downloadRoutes } from "./downloads.routes";
 import { peopleRoutes } from "./people.routes";
 import { receiptRoutes } from "./receipts.routes";
 
 export function extraRoutes(): OpenAPIHono<AppEnv>[] {
-  return [peopleRoutes(), billingRoutes(), downloadRoutes(), receiptRoutes()];
+  return [peopleRoutes(), billingRoutes(), downloadRoutes(), receiptRoutes(), dataRightsRoutes()];
 }
