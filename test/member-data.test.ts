@@ -436,6 +436,9 @@ describe.each(dialects)("member data rights over HTTP on %s", (dialect) => {
       usage: await reportJson(s.db, acme, { report: "usage", month: "2026-11", subject: username }, asOwner),
     });
     const before = await reports("pat.q");
+    const cachedSummary = await owner.get("/api/v1/reports/summary?month=2026-11");
+    expect(cachedSummary.status).toBe(200);
+    expect(JSON.stringify(cachedSummary.json)).toContain("Pat Quinn");
     expect(before.usage.totals).toEqual({ calls: 1, sms: 1, billed_seconds: 61, charged: "0.31" });
     const ledgerBefore = await companySnapshot(s.db, acme);
 
@@ -452,6 +455,10 @@ describe.each(dialects)("member data rights over HTTP on %s", (dialect) => {
     });
     expect(fs.existsSync(file)).toBe(false);
 
+    // A report served over HTTP (and cached per company revision) shows the pseudonym at once.
+    const servedSummary = await owner.get("/api/v1/reports/summary?month=2026-11");
+    expect(JSON.stringify(servedSummary.json)).not.toContain("Pat Quinn");
+    expect(servedSummary.json.totals).toEqual(cachedSummary.json.totals);
     // The ledger: every balance as it was; one more audit entry and nothing else.
     const ledgerAfter = await companySnapshot(s.db, acme);
     expect(ledgerAfter.balances).toEqual(ledgerBefore.balances);

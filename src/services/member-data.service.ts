@@ -19,6 +19,7 @@ import type { ColumnSpec, ReportRow } from "../reports/definitions";
 import { notFound } from "../shared/errors";
 import { formatLocalIso } from "../time/month";
 import { writeAudit } from "./audit";
+import { bumpCompanyRevision } from "./revision";
 import type { CompanyContext } from "./company-context";
 
 export const MEMBER_EXPORT_FORMAT = "switchboard-member-export/1";
@@ -473,6 +474,8 @@ export async function eraseMember(
       set destination = '+' || coalesce(rate_prefix, '') || ${MASKED_DESTINATION_SUFFIX}
       where company_id = ${company.id} and account_id = ${m.account_id}`.execute(tx.k);
 
+    // Reports name the member: a report cached before the erasure must not be served after it.
+    await bumpCompanyRevision(tx, company.id);
     await writeAudit(tx, company.id, {
       atMs: nowMs,
       actor,
