@@ -111,6 +111,66 @@ export const HOSTILE_SEGMENTS: readonly string[] = [
   "x".repeat(500),
 ];
 
+/**
+ * A well-formed body per route of the spec example company: the fuzzer breaks one to three of its fields at
+ * a time, the authorization matrix sends it as it is.
+ */
+export const VALID_BODIES: Record<string, Record<string, unknown>> = {
+  "POST /api/v1/auth/login": { email: "ana@acme.example", password: "not the password" },
+  "POST /api/v1/auth/password": { current_password: "not the password", new_password: "a-new-long-password" },
+  "POST /api/v1/purchases": {
+    reference: "F-1",
+    amount: "10.00",
+    vat_rate: "0.20",
+    payment_method: "card",
+    status: "completed",
+  },
+  "POST /api/v1/purchases/{reference}/settle": { status: "completed" },
+  "POST /api/v1/allocations/credit": { to: "acme.bob", amount: "1.00" },
+  "POST /api/v1/reclaims": { from: "acme.bob", amount: "1.00" },
+  "POST /api/v1/subscriptions": { to: "acme.bob", plan_id: 1 },
+  "PATCH /api/v1/subscriptions/{id}": { renew: true },
+  "POST /api/v1/numbers": { to: "acme.bob", number: "+442079460001", months: 1, price: "1.00" },
+  "PATCH /api/v1/numbers/{id}": { renew: true },
+  "PUT /api/v1/auto-rules/{subject}": { threshold: "1.00", amount: "1.00", monthly_cap: "5.00" },
+  "PUT /api/v1/rates/{prefix}": { name: "Fuzzland", per_minute: "0.0100" },
+  "POST /api/v1/plans": { name: "Fuzz plan", price: "1.00", prefixes: ["44"], minutes: 10 },
+  "POST /api/v1/usage": {
+    records: [
+      {
+        external_id: "fuzz-1",
+        subject: "acme.bob",
+        kind: "call",
+        started_at: "2026-09-03T10:00:00Z",
+        destination: "+442079460123",
+        duration_s: 60,
+      },
+    ],
+  },
+  "POST /api/v1/members": { name: "New Member", username: "new.member", email: "new@acme.example" },
+  "PATCH /api/v1/members/{id}": { name: "Renamed" },
+  "POST /api/v1/invitations": { email: "invitee@example.org" },
+  "POST /api/v1/invitations/by-token/{token}/accept": {
+    name: "Invitee",
+    username: "invitee",
+    password: "a-long-password",
+  },
+  "POST /api/v1/groups": { name: "Fuzzers" },
+  "PATCH /api/v1/groups/{id}": { name: "Fuzzers 2" },
+  "POST /api/v1/sip-profiles": { name: "Fuzz PBX", channels: 2 },
+  "PATCH /api/v1/sip-profiles/{id}": { channels: 3 },
+  "POST /api/v1/admins": {
+    email: "fuzz@acme.example",
+    name: "Fuzz",
+    role: "viewer",
+    password: "a-long-password",
+  },
+  "PATCH /api/v1/admins/{id}": { role: "viewer" },
+  "POST /api/v1/api-keys": { name: "fuzz key", scopes: ["reports:read"] },
+  "POST /api/v1/me/consent": { granted: true },
+  "POST /api/v1/downloads/jobs": { reports: ["summary"], month: "2026-09", format: "csv" },
+};
+
 /** Nested arrays `depth` levels deep, as JSON text. */
 export const deepJson = (depth: number, open = "[", close = "]"): string =>
   open.repeat(depth) + close.repeat(depth);
