@@ -11,8 +11,15 @@ import { generateDemoBundle } from "../src/bundle/demo-bundle";
 import { importBundle } from "../src/bundle/import";
 import type { ImportResult } from "../src/bundle/import";
 import { BundleSchema } from "../src/bundle/bundle.schema";
+import { inTransaction } from "../src/db/database";
 import type { Database, Db } from "../src/db/database";
-import { findBalanceMismatches } from "../src/services/allocation.service";
+import { findBalanceMismatches, setAutoRule } from "../src/services/allocation.service";
+import { writeAudit } from "../src/services/audit";
+import { loadRateTable, putRate } from "../src/services/catalog.service";
+import { changeAdminRole, removeAdmin } from "../src/services/member-admin.service";
+import { requireAdmin, requireSubject, setConsent } from "../src/services/people.service";
+import { recordPurchase } from "../src/services/purchase.service";
+import { ingestUsage } from "../src/services/usage.service";
 import { loadCompany } from "../src/services/company-context";
 import { AppError } from "../src/shared/errors";
 import { addMonths, monthOf } from "../src/time/month";
@@ -484,6 +491,166 @@ for (const dialect of DIALECTS) {
     });
   });
 }
+
+/** The §8 example with two more admins, each of whom allocates once (the history names them). */
+function exampleWithAdmins(): JsonObject {
+  const doc = specExampleBundle();
+  (doc["admins"] as JsonObject[]).push(
+    { email: "max@acme.example", name: "Max Mustermann", role: "admin" },
+    { email: "val@acme.example", name: "Val Viewer-to-be", role: "admin" },
+  );
+  const events = doc["events"] as JsonObject[];
+  events.splice(3, 0, {
+    at: "2026-09-01T09:05:30Z",
+    type: "allocate_credit",
+    by: "max@acme.example",
+    to: "sip:pbx",
+    amount: "5.00",
+  });
+  events.splice(4, 0, {
+    at: "2026-09-01T09:05:40Z",
+    type: "allocate_credit",
+    by: "val@acme.example",
+    to: "zoe",
+    amount: "5.00",
+  });
+  return doc;
+}
+
+/** Usage ingested live, on time (each record processed at its own start, as the importer replays it). */
+async function ingestOnTime(db: Db, companyId: number, subject: string, at: string, id: string) {
+  const company = await loadCompany(db, companyId);
+  const rates = await loadRateTable(db, companyId);
+  const startedAtMs = Date.parse(at);
+  await inTransaction(db, async (tx) =>
+    ingestUsage(
+      tx,
+      company,
+      [
+        {
+          externalId: id,
+          subject: await requireSubject(tx, companyId, subject),
+          kind: "call",
+          startedAtMs,
+          destination: "+447700900123",
+          durationS: 600,
+          segments: null,
+          processedAtMs: startedAtMs,
+        },
+      ],
+      { nowMs: startedAtMs, rates },
+    ),
+  );
+}
+
+describe.each(DIALECTS.filter((d) => d === "sqlite" || pgOk))("a history made live (%s)", (dialect) => {
+  it("rule changed and deleted, consent given, an admin removed and one demoted: the same reports after a move", async () => {
+    const { db, drop } = await createTestDatabase(dialect);
+    try {
+      const { company_id: id } = await importBundle(db, exampleWithAdmins(), { nowMs: NOW });
+      const company = await loadCompany(db, id);
+      const ana = await requireAdmin(db, id, "ana@acme.example", ["owner"]);
+      const bob = await requireSubject(db, id, "acme.bob");
+      const rule = (atIso: string, threshold: number, amountMinor: number) =>
+        inTransaction(db, (tx) =>
+          setAutoRule(tx, company, {
+            subject: bob,
+            thresholdMinor: threshold,
+            amountMinor,
+            monthlyCapMinor: 10_000,
+            atMs: Date.parse(atIso),
+            actorAdminId: ana.id,
+            actor: ana.email,
+          }),
+        );
+      await rule("2026-10-01T10:00:00Z", 10_000, 300);
+      await ingestOnTime(db, id, "acme.bob", "2026-10-02T10:00:00Z", "live-1");
+      await rule("2026-10-03T10:00:00Z", 5_000, 200);
+      await ingestOnTime(db, id, "acme.bob", "2026-10-04T10:00:00Z", "live-2");
+      // What DELETE /auto-rules/{subject} does.
+      await inTransaction(db, async (tx) => {
+        await tx.k.deleteFrom("auto_rules").where("account_id", "=", bob.accountId).execute();
+        await writeAudit(tx, id, {
+          atMs: Date.parse("2026-10-05T10:00:00Z"),
+          actor: ana.email,
+          action: "auto_rule.deleted",
+          subject: "acme.bob",
+        });
+      });
+      await ingestOnTime(db, id, "acme.bob", "2026-10-06T10:00:00Z", "live-3");
+      const zoe = await requireSubject(db, id, "zoe.ng");
+      await inTransaction(db, (tx) =>
+        setConsent(tx, company, zoe.id, true, Date.parse("2026-10-07T10:00:00Z")),
+      );
+      const actor = { label: ana.email, adminId: ana.id };
+      const max = await requireAdmin(db, id, "max@acme.example", ["admin"]);
+      const val = await requireAdmin(db, id, "val@acme.example", ["admin"]);
+      await inTransaction(db, (tx) => removeAdmin(tx, company, max.id, actor, NOW));
+      await inTransaction(db, (tx) => changeAdminRole(tx, company, val.id, "viewer", actor, NOW));
+      const autoAllocations = await db.k
+        .selectFrom("transfers")
+        .select("amount_minor")
+        .where("company_id", "=", id)
+        .where("kind", "=", "auto-allocate")
+        .execute();
+      expect(autoAllocations.map((t) => t.amount_minor)).toEqual([300, 200]);
+
+      const parts: string[] = [];
+      const result = await exportBundle(db, id, (c) => {
+        parts.push(c);
+      });
+      const text = parts.join("");
+      expect(result.notices.join("\n")).toMatch(/1 viewers who made changes/);
+      expect(result.notices.join("\n")).toMatch(/1 removed admins/);
+      expect(result.notices.join("\n")).toMatch(/1 auto-allocation rules were deleted/);
+      const doc = JSON.parse(text) as { admins: { email: string; role: string }[] };
+      expect(doc.admins.map((a) => `${a.email} ${a.role}`)).toEqual([
+        "ana@acme.example owner",
+        "max@acme.example admin",
+        "val@acme.example admin",
+      ]);
+      const again = await importBundle(db, JSON.parse(text) as unknown, { nowMs: NOW });
+      expect(await everything(db, again.company_id)).toEqual(await everything(db, id));
+      expect(await exportText(db, again.company_id)).toBe(text);
+    } finally {
+      await drop();
+    }
+  });
+
+  it("what the bundle cannot carry is named: a rate changed since, a purchase by an API key", async () => {
+    const { db, drop } = await createTestDatabase(dialect);
+    try {
+      const { company_id: id } = await importBundle(db, specExampleBundle(), { nowMs: NOW });
+      const company = await loadCompany(db, id);
+      await inTransaction(db, async (tx) => {
+        await putRate(tx, company, {
+          prefix: "44",
+          name: "United Kingdom",
+          perMinute: "0.0300",
+          connectionFee: "0.0390",
+          interval: "60/60",
+          sms: "0.1100",
+        });
+        await recordPurchase(tx, company, {
+          reference: "API-1",
+          amountMinor: 1_000,
+          vatRate: "0",
+          paymentMethod: "card",
+          status: "completed",
+          atMs: Date.parse("2026-10-01T10:00:00Z"),
+          actorAdminId: null,
+        });
+      });
+      const result = await exportBundle(db, id, () => undefined);
+      expect(result.notices.join("\n")).toMatch(
+        /1 usage records were rated with a rate the rate table no longer has/,
+      );
+      expect(result.notices.join("\n")).toMatch(/1 purchases, allocations or rules were made by no admin/);
+    } finally {
+      await drop();
+    }
+  });
+});
 
 describe("an export holds one company and nothing else", () => {
   it("the §8 company's export is the same whether the demo company shares its database or not", async () => {
