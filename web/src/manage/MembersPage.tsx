@@ -1,9 +1,10 @@
 /** @module Members: the searchable list with balances and groups; create a business member; import a CSV list; invite a personal member; manage groups. */
-import { useMutation, useQuery } from "@tanstack/react-query";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { Fragment, useDeferredValue, useState } from "react";
 import type { FormEvent, ReactNode } from "react";
 import { useTranslation } from "react-i18next";
-import { api } from "../api";
+import { API, api } from "../api";
+import { canManage, useSession } from "../session";
 import type { Group, Invitation, Member, MemberList, SentInvitation } from "./types";
 import { ConfirmDialog, Empty, ErrorAlert, Field, fieldOf, Loading, useFormat, useRefreshAll } from "./ui";
 
@@ -40,6 +41,18 @@ function MemberTable(): ReactNode {
   const [group, setGroup] = useState("");
   const [offset, setOffset] = useState(0);
   const [editing, setEditing] = useState<number | null>(null);
+  const [erasing, setErasing] = useState<Member | null>(null);
+  const session = useSession().data;
+  const isOwner = session?.role === "owner";
+  const manager = canManage(session);
+  const qc = useQueryClient();
+  const erase = useMutation({
+    mutationFn: (id: number) => api.post(`/members/${id}/erase`),
+    onSuccess: async () => {
+      setErasing(null);
+      await qc.invalidateQueries({ queryKey: ["members"] });
+    },
+  });
   const search = useDeferredValue(q.trim());
   const params = new URLSearchParams({ limit: String(PAGE), offset: String(offset) });
   if (search) params.set("q", search);
@@ -140,7 +153,29 @@ function MemberTable(): ReactNode {
                         >
                           {t("members.editGroups")}
                           <span className="visually-hidden"> {m.name}</span>
-                        </button>
+                        </button>{" "}
+                        {manager && (
+                          <a className="small" href={`${API}/members/${m.id}/data-export`} download>
+                            {t("members.exportData")}
+                            <span className="visually-hidden"> {m.name}</span>
+                          </a>
+                        )}
+                        {isOwner && (
+                          <>
+                            {" "}
+                            <button
+                              type="button"
+                              className="secondary small danger-outline"
+                              onClick={() => {
+                                erase.reset();
+                                setErasing(m);
+                              }}
+                            >
+                              {t("members.erase")}
+                              <span className="visually-hidden"> {m.name}</span>
+                            </button>
+                          </>
+                        )}
                       </td>
                     </tr>
                     {editing === m.id && (
@@ -182,6 +217,22 @@ function MemberTable(): ReactNode {
           </div>
         </>
       )}
+      <ConfirmDialog
+        open={erasing !== null}
+        danger
+        title={t("members.eraseTitle")}
+        confirmLabel={t("members.eraseConfirm")}
+        busy={erase.isPending}
+        error={erase.error}
+        onConfirm={() => erasing && erase.mutate(erasing.id)}
+        onCancel={() => {
+          erase.reset();
+          setErasing(null);
+        }}
+      >
+        <p>{erasing && t("members.eraseQuestion", { name: erasing.name, username: erasing.username })}</p>
+        <p>{t("members.eraseKeeps")}</p>
+      </ConfirmDialog>
     </section>
   );
 }

@@ -96,6 +96,13 @@ export const manage: { en: Record<string, string>; de: Record<string, string> } 
     "members.none": "No members yet. Create one, import a list or invite someone below.",
     "members.noMatch": "No member matches this search.",
     "members.editGroups": "Groups…",
+    "members.exportData": "Export data",
+    "members.erase": "Erase member…",
+    "members.eraseTitle": "Erase this member?",
+    "members.eraseQuestion":
+      "Erase {{name}} ({{username}})? Their name, username and email are replaced by a pseudonym, their password and sessions removed and their call destinations masked. This cannot be undone.",
+    "members.eraseKeeps": "Their balance, allocations and usage charges stay, so every report still adds up.",
+    "members.eraseConfirm": "Erase member",
     "members.groupsOf": "Groups of {{name}}",
     "members.create": "Create a business member",
     "members.createSubmit": "Create member",
@@ -341,6 +348,11 @@ export const manage: { en: Record<string, string>; de: Record<string, string> } 
     "me.changePassword": "Change password",
     "me.passwordChanged": "Your password was changed. Your other sessions were signed out.",
     "me.wrongPassword": "The current password is not right.",
+    "me.data": "Your data",
+    "me.dataHint":
+      "Everything the company holds about you: your profile, allocations, plans, consent history and usage.",
+    "me.downloadData": "Download my data",
+    "me.downloadDataZip": "Download as CSV files (zip)",
 
     "inviteAccept.title": "Join a company on Switchboard",
     "inviteAccept.intro":
@@ -454,6 +466,14 @@ export const manage: { en: Record<string, string>; de: Record<string, string> } 
       "Noch keine Mitglieder. Legen Sie unten eines an, importieren Sie eine Liste oder laden Sie jemanden ein.",
     "members.noMatch": "Kein Mitglied passt zu dieser Suche.",
     "members.editGroups": "Gruppen…",
+    "members.exportData": "Daten exportieren",
+    "members.erase": "Mitglied löschen…",
+    "members.eraseTitle": "Dieses Mitglied löschen?",
+    "members.eraseQuestion":
+      "{{name}} ({{username}}) löschen? Name, Benutzername und E-Mail werden durch ein Pseudonym ersetzt, Passwort und Sitzungen entfernt und die Anrufziele maskiert. Das kann nicht rückgängig gemacht werden.",
+    "members.eraseKeeps":
+      "Guthaben, Zuweisungen und Nutzungskosten bleiben erhalten, damit jeder Bericht weiterhin aufgeht.",
+    "members.eraseConfirm": "Mitglied löschen",
     "members.groupsOf": "Gruppen von {{name}}",
     "members.create": "Geschäftliches Mitglied anlegen",
     "members.createSubmit": "Mitglied anlegen",
@@ -704,6 +724,11 @@ export const manage: { en: Record<string, string>; de: Record<string, string> } 
     "me.newPassword": "Neues Passwort",
     "me.repeatPassword": "Neues Passwort wiederholen",
     "me.changePassword": "Passwort ändern",
+    "me.data": "Ihre Daten",
+    "me.dataHint":
+      "Alles, was die Firma über Sie gespeichert hat: Profil, Zuweisungen, Tarife, Einwilligungsverlauf und Nutzung.",
+    "me.downloadData": "Meine Daten herunterladen",
+    "me.downloadDataZip": "Als CSV-Dateien herunterladen (zip)",
     "me.passwordChanged": "Ihr Passwort wurde geändert. Ihre anderen Sitzungen wurden abgemeldet.",
     "me.wrongPassword": "Das aktuelle Passwort stimmt nicht.",
 

@@ -1,9 +1,9 @@
-/** @module A member's own page: balance, this month's allocations, the consent switch (§6) with its state and time, and a password change. */
+/** @module A member's own page: balance, this month's allocations, the consent switch (§6) with its state and time, a download of their data, and a password change. */
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useId, useState } from "react";
 import type { FormEvent, ReactNode } from "react";
 import { useTranslation } from "react-i18next";
-import { api, ApiError } from "../api";
+import { API, api, ApiError } from "../api";
 import { formatMonth } from "../format";
 import type { Me } from "../manage/types";
 import { Empty, ErrorAlert, Field, fieldOf, Loading, useCompany, useFormat } from "../manage/ui";
@@ -62,8 +62,28 @@ export function MePage(): ReactNode {
           </div>
         )}
       </section>
+      <MyData />
       <PasswordForm />
     </div>
+  );
+}
+
+/** The member's data export (everything the company holds about them), as JSON or a zip of CSVs. */
+function MyData(): ReactNode {
+  const { t } = useTranslation();
+  return (
+    <section className="panel narrow" aria-labelledby="me-data-title">
+      <h2 id="me-data-title">{t("me.data")}</h2>
+      <p className="hint">{t("me.dataHint")}</p>
+      <p className="actions">
+        <a href={`${API}/me/data-export`} download>
+          {t("me.downloadData")}
+        </a>
+        <a href={`${API}/me/data-export?format=zip`} download>
+          {t("me.downloadDataZip")}
+        </a>
+      </p>
+    </section>
   );
 }
 
