@@ -8,6 +8,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { PassThrough } from "node:stream";
+import fc from "fast-check";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../src/cli/main";
@@ -352,6 +353,42 @@ describe.each(dialects)("the audit chain on %s", (dialect: Dialect) => {
     ).map((r) => Number(r.seq));
     expect(seqs).toEqual(Array.from({ length: writers * perWriter }, (_, i) => i + 1));
     expect(await verifyAuditChain(db, c)).toMatchObject({ entries: writers * perWriter, broken: null });
+  });
+
+  it("property: any one changed field of any entry is found at that entry", async () => {
+    const text = fc.string({ unit: "grapheme", minLength: 1, maxLength: 12 });
+    const entry = fc.record({
+      actor: text,
+      action: text,
+      subject: fc.option(text, { nil: null }),
+      details: fc.option(fc.dictionary(fc.string({ maxLength: 5 }), fc.oneof(fc.integer(), text)), {
+        nil: null,
+      }),
+    });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(entry, { minLength: 1, maxLength: 6 }),
+        fc.nat(),
+        fc.constantFrom("actor", "action", "subject", "details", "at_ms"),
+        text,
+        async (entries, pick, field, replacement) => {
+          const c = await newCompany(db, "Property");
+          for (const e of entries) await writeAudit(db, c, { atMs: NOW, ...e });
+          const seq = (pick % entries.length) + 1;
+          const row = await db.k
+            .selectFrom("audit_log")
+            .selectAll()
+            .where("company_id", "=", c)
+            .where("seq", "=", seq)
+            .executeTakeFirstOrThrow();
+          const value = field === "at_ms" ? String(NOW + 1) : `'${replacement.replace(/'/g, "''")}'`;
+          if (field !== "at_ms" && row[field] === replacement) return; // not a change
+          await bypassTriggers(db, `update audit_log set ${field} = ${value} where id = ${row.id}`);
+          expect((await verifyAuditChain(db, c)).broken).toEqual({ kind: "hash_mismatch", seq, id: row.id });
+        },
+      ),
+      { numRuns: dialect === "sqlite" ? 25 : 15 },
+    );
   });
 
   it("a failed transaction leaves no entry and no gap", async () => {

@@ -92,7 +92,11 @@ async function advanceHead(db: Db, companyId: number): Promise<{ seq: number; pr
   return { seq: Number(head.seq), prevHash: head.hash };
 }
 
-/** Appends one entry to the company's chain, inside the caller's transaction (or its own). */
+/**
+ * Appends one entry to the company's chain, inside the caller's transaction (or its own). Call it after the
+ * transaction's other writes: the company's head stays locked until the commit, and taking it last keeps one
+ * lock order everywhere (company balance and revision first, audit head last).
+ */
 export async function writeAudit(db: Db, companyId: number, e: AuditEntry): Promise<void> {
   await inTransaction(db, async (tx) => {
     const { seq, prevHash } = await advanceHead(tx, companyId);
