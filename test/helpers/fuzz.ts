@@ -268,7 +268,7 @@ export async function companyFingerprint(db: Db, companyId: number): Promise<str
   if (db.dialect === "postgres") return postgresFingerprint(db, companyId);
   const out: string[] = [];
   const company = await sql`select * from companies where id = ${companyId}`.execute(db.k);
-  out.push(JSON.stringify(company.rows));
+  out.push(`companies:${JSON.stringify(company.rows)}`);
   for (const t of COMPANY_TABLES) {
     if (t.countOnly) {
       const r = await sql<{

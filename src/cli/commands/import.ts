@@ -16,7 +16,8 @@ export async function readJsonFile(file: string, bytesMax: number): Promise<unkn
   try {
     return JSON.parse(text) as unknown;
   } catch (error) {
-    throw invalid(`${file} is not valid JSON: ${(error as Error).message}`);
+    // One line: the parser quotes the text around the fault, which may hold line breaks.
+    throw invalid(`${file} is not valid JSON: ${(error as Error).message.replace(/\s+/g, " ")}`);
   }
 }
 
