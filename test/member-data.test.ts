@@ -504,6 +504,15 @@ describe.each(dialects)("member data rights over HTTP on %s", (dialect) => {
 
     // Erasing again changes nothing at all.
     const countsBefore = await tableRowCounts(s.db);
+    const revision = async () =>
+      (
+        await s.db.k
+          .selectFrom("companies")
+          .select("revision")
+          .where("id", "=", acme)
+          .executeTakeFirstOrThrow()
+      ).revision;
+    const revisionBefore = await revision();
     const row = await s.db.k
       .selectFrom("members")
       .selectAll()
@@ -513,6 +522,7 @@ describe.each(dialects)("member data rights over HTTP on %s", (dialect) => {
     expect(again.status).toBe(200);
     expect(again.json).toEqual({ ...erased.json, already_erased: true });
     expect(await tableRowCounts(s.db)).toEqual(countsBefore);
+    expect(await revision()).toBe(revisionBefore);
     expect(
       await s.db.k.selectFrom("members").selectAll().where("id", "=", patId).executeTakeFirstOrThrow(),
     ).toEqual(row);

@@ -19,6 +19,7 @@ import type { ColumnSpec, ReportRow } from "../reports/definitions";
 import { notFound } from "../shared/errors";
 import { formatLocalIso } from "../time/month";
 import { writeAudit } from "./audit";
+import { lockCompanyBalance } from "./ledger";
 import { bumpCompanyRevision } from "./revision";
 import type { CompanyContext } from "./company-context";
 
@@ -396,7 +397,14 @@ export async function eraseMember(
   nowMs: number,
 ): Promise<ErasureResult & { filesToRemove: string[] }> {
   return inTransaction(db, async (tx) => {
-    const m = await requireMember(tx, company, memberId);
+    let m = await requireMember(tx, company, memberId);
+    if (m.erased_at_ms === null) {
+      // The company's ledger lock: usage being ingested for the member commits before the masking (and is
+      // masked too) or starts after it (and no longer finds the old username). Taken only when there is
+      // something to erase, so that erasing again changes nothing, not even the company's revision.
+      await lockCompanyBalance(tx, company);
+      m = await requireMember(tx, company, memberId);
+    }
     if (m.erased_at_ms !== null)
       return {
         member_id: m.id,
@@ -474,7 +482,8 @@ export async function eraseMember(
       set destination = '+' || coalesce(rate_prefix, '') || ${MASKED_DESTINATION_SUFFIX}
       where company_id = ${company.id} and account_id = ${m.account_id}`.execute(tx.k);
 
-    // Reports name the member: a report cached before the erasure must not be served after it.
+    // Reports name the member: a report cached before the erasure must not be served after it (the ledger
+    // lock above bumps the revision too; this says why erasure needs it).
     await bumpCompanyRevision(tx, company.id);
     await writeAudit(tx, company.id, {
       atMs: nowMs,
