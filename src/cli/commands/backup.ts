@@ -11,6 +11,9 @@ import { invalid } from "../../shared/errors";
 import { parseDatabaseUrl } from "../../db/database";
 import type { CliContext } from "../context";
 
+/** Pages copied per backup step after the first: in practice "all of them". */
+export const BACKUP_STEP_PAGES_MAX = 2 ** 30;
+
 /** Copies a SQLite database file to `target` (which must not exist) with the online backup API. */
 export async function backupSqlite(source: string, target: string): Promise<{ pages: number }> {
   const to = path.resolve(target);
@@ -20,7 +23,10 @@ export async function backupSqlite(source: string, target: string): Promise<{ pa
   // restarts by itself if a page it copied changes, so the copy is one committed state of the database.
   const db = new SQLite(source, { readonly: true, fileMustExist: true });
   try {
-    const done = await db.backup(temporary);
+    // After the first step, the rest in one step: a step is one read transaction, so the copy is one
+    // committed state even while the server writes (small steps would restart after every write and
+    // could never finish under a steady load).
+    const done = await db.backup(temporary, { progress: () => BACKUP_STEP_PAGES_MAX });
     fs.renameSync(temporary, to);
     return { pages: done.totalPages };
   } catch (error) {
