@@ -21,6 +21,7 @@ import type { MonthDelta, TransferKind } from "../src/ledger/rules";
 import { currencyExponent } from "../src/money/currency";
 import { formatDecimal, parseDecimal, vatMinor } from "../src/money/decimal";
 import { rateUsage } from "../src/rating/rate";
+import type { RatedUsage } from "../src/rating/rate";
 import { parseRate, RateTable } from "../src/rating/rate-table";
 import type { Rate, RateInput } from "../src/rating/rate-table";
 import { addMonths, monthEndMs, monthStartMs } from "../src/time/month";
@@ -371,6 +372,7 @@ export async function generateDataset(
   if (largestRecords > size.records) throw new Error("the largest company has more records than the total");
   const otherRecords = apportion(size.records - largestRecords, otherMembers);
 
+  const ratings = new Map<string, RatedUsage>();
   const w = new BulkWriter(db, TABLE_ORDER);
   const ids = {
     company: 0,
@@ -529,18 +531,26 @@ export async function generateDataset(
           const isCall = rand() < 0.8;
           const durationS = isCall ? (rand() < 0.1 ? 0 : 1 + Math.floor(rand() * 600)) : null;
           const segments = isCall ? null : 1 + Math.floor(rand() * 3);
-          const rated = rateUsage(
-            {
-              kind: isCall ? "call" : "sms",
-              destinationDigits: destination.slice(1),
-              durationS: durationS ?? 0,
-              segments: segments ?? 1,
-              startedAtMs: startedAt,
-            },
-            table,
-            [],
-            exponent,
-          );
+          // Without subscriptions a rating depends only on the matched rate, the kind and the duration or
+          // segments: the app's rateUsage is asked once per combination.
+          const digits = destination.slice(1);
+          const ratingKey = `${table.match(digits)?.prefix ?? "-"}|${durationS ?? "s"}|${segments ?? "c"}|${exponent}`;
+          let rated = ratings.get(ratingKey);
+          if (rated === undefined) {
+            rated = rateUsage(
+              {
+                kind: isCall ? "call" : "sms",
+                destinationDigits: digits,
+                durationS: durationS ?? 0,
+                segments: segments ?? 1,
+                startedAtMs: startedAt,
+              },
+              table,
+              [],
+              exponent,
+            );
+            ratings.set(ratingKey, rated);
+          }
           const rate = rated.rate;
           w.push(T.usage, [
             ++ids.usage,

@@ -530,7 +530,8 @@ async function versions(): Promise<{ sqlite: string; postgres: string }> {
   if (await pgReachable()) {
     const c = new pg.Client({ connectionString: PG_ADMIN });
     await c.connect();
-    postgres = String((await c.query<{ v: string }>("show server_version")).rows[0]?.v ?? "?");
+    postgres =
+      (await c.query<{ server_version: string }>("show server_version")).rows[0]?.server_version ?? "?";
     await c.end();
   }
   return { sqlite, postgres };
