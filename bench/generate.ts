@@ -142,6 +142,8 @@ const VAT_RATE = "0.20";
 const DAY_MS = 86_400_000;
 /** Calls a month of the largest company's busiest member (fewer in small datasets: a quarter of its members' calls). */
 const BUSIEST_MEMBER_CALLS_MAX = 2_000;
+/** SQLite page cache of the generating connection, in KiB. */
+const SQLITE_CACHE_KIB = 256 * 1024;
 /** Usage rows buffered before a flush (one transaction). */
 const FLUSH_USAGE_ROWS = 50_000;
 
@@ -372,6 +374,9 @@ export async function generateDataset(
   if (largestRecords > size.records) throw new Error("the largest company has more records than the total");
   const otherRecords = apportion(size.records - largestRecords, otherMembers);
 
+  // Ten million index entries do not fit SQLite's default 2 MB page cache; a bigger one for this connection.
+  if (db.dialect === "sqlite")
+    await db.k.executeQuery(CompiledQuery.raw(`pragma cache_size = -${SQLITE_CACHE_KIB}`));
   const ratings = new Map<string, RatedUsage>();
   const w = new BulkWriter(db, TABLE_ORDER);
   const ids = {
