@@ -18,7 +18,9 @@ import { writeAudit } from "../src/services/audit";
 import { loadRateTable, putRate } from "../src/services/catalog.service";
 import { changeAdminRole, removeAdmin } from "../src/services/member-admin.service";
 import { requireAdmin, requireSubject, setConsent } from "../src/services/people.service";
+import { eraseMember } from "../src/services/member-data.service";
 import { recordPurchase } from "../src/services/purchase.service";
+import { purgeUsageDetail } from "../src/services/retention.service";
 import { ingestUsage } from "../src/services/usage.service";
 import { loadCompany } from "../src/services/company-context";
 import { AppError } from "../src/shared/errors";
@@ -646,6 +648,56 @@ describe.each(DIALECTS.filter((d) => d === "sqlite" || pgOk))("a history made li
         /1 usage records were rated with a rate the rate table no longer has/,
       );
       expect(result.notices.join("\n")).toMatch(/1 purchases, allocations or rules were made by no admin/);
+    } finally {
+      await drop();
+    }
+  });
+});
+
+describe("erasure and retention", () => {
+  it("an erased member moves with every total and balance; masked destinations rate the same", async () => {
+    const { db, drop } = await createTestDatabase("sqlite");
+    try {
+      const { company_id: id } = await importBundle(db, specExampleBundle(), { nowMs: NOW });
+      const company = await loadCompany(db, id);
+      const bob = await requireSubject(db, id, "acme.bob");
+      const erased = await eraseMember(db, company, bob.id, "ana@acme.example", NOW);
+      const parts: string[] = [];
+      const result = await exportBundle(db, id, (c) => {
+        parts.push(c);
+      });
+      expect(result.notices.join("\n")).toMatch(/1 usage records of erased members have masked destinations/);
+      expect(result.notices.join("\n")).toMatch(/1 members have no email/);
+      const text = parts.join("");
+      expect(text).not.toContain("Bob Byrne");
+      expect(text).not.toContain("bob@acme.example");
+      expect(text).toContain('"destination":"+44000000"');
+      const again = await importBundle(db, JSON.parse(text) as unknown, { nowMs: NOW });
+      const before = await everything(db, id);
+      const after = await everything(db, again.company_id);
+      // Only the masked destination reads differently (+44XXXX → +44000000); every figure is the same.
+      const usageKey = `2026-09 usage ${erased.username}`;
+      const rows = (r: unknown) => (r as JsonReport).rows.map((row) => ({ ...row, destination: null }));
+      expect(rows(after[usageKey])).toEqual(rows(before[usageKey]));
+      expect({ ...after, [usageKey]: null }).toEqual({ ...before, [usageKey]: null });
+    } finally {
+      await drop();
+    }
+  });
+
+  it("a company whose old usage detail was purged is refused, unless --allow-incomplete", async () => {
+    const { db, drop } = await createTestDatabase("sqlite");
+    try {
+      const { company_id: id } = await importBundle(db, specExampleBundle(), { nowMs: NOW });
+      await purgeUsageDetail(db, { nowMs: Date.parse("2027-06-01T12:00:00Z"), retentionMonths: 6 });
+      const written: string[] = [];
+      await expect(exportBundle(db, id, (c) => void written.push(c))).rejects.toThrow(
+        /usage detail of 1 months \(2026-09\) was removed by retention.*--allow-incomplete/,
+      );
+      expect(written).toEqual([]);
+      const result = await exportBundle(db, id, () => undefined, { allowIncomplete: true });
+      expect(result.usage).toBe(0);
+      expect(result.notices[0]).toMatch(/removed by retention/);
     } finally {
       await drop();
     }

@@ -17,6 +17,7 @@ import {
   ruleFiguresOf,
   ruleItems,
   transferItem,
+  unmaskedDestination,
   usageItem,
 } from "./export";
 import type { ExportItem } from "./export";
@@ -279,5 +280,42 @@ describe("JSON text and rating notices", () => {
     expect(ratedAsNow({ ...rated, rate_per_minute: "0.0200" }, parsed.value)).toBe(false);
     expect(ratedAsNow({ ...rated, status: "unrated" }, undefined)).toBe(true);
     expect(ratedAsNow({ ...rated, status: "unrated" }, parsed.value)).toBe(false);
+  });
+});
+
+describe("masked destinations of erased members", () => {
+  const rate = (prefix: string) => {
+    const parsed = parseRate({
+      prefix,
+      name: prefix,
+      perMinute: "0.01",
+      connectionFee: "0",
+      interval: "60/60",
+      sms: "0.1",
+    });
+    if (!parsed.ok) throw new Error(parsed.error);
+    return parsed.value;
+  };
+  const table = new Map([
+    ["44", rate("44")],
+    ["4400", rate("4400")],
+    ["1", rate("1")],
+  ]);
+  const match = (digits: string) => {
+    for (let n = digits.length; n > 0; n--) {
+      const r = table.get(digits.slice(0, n));
+      if (r) return r;
+    }
+    return undefined;
+  };
+  it("fills the prefix with the first digit that still matches the same rate", () => {
+    expect(unmaskedDestination("+44XXXX", "44", match)).toBe("+44111111");
+    expect(unmaskedDestination("+4400XXXX", "4400", match)).toBe("+44000000");
+    expect(unmaskedDestination("+XXXX", null, match)).toBe("+00000000");
+  });
+  it("leaves phone numbers alone and gives up on what it cannot rate the same", () => {
+    expect(unmaskedDestination("+442079460123", "44", match)).toBe("+442079460123");
+    expect(unmaskedDestination("+44XXXX", "49", match)).toBeNull();
+    expect(unmaskedDestination("hello", null, match)).toBeNull();
   });
 });

@@ -13,6 +13,7 @@ import { formatAmount } from "../money/money";
 import { parseRate, RateTable } from "../rating/rate-table";
 import type { Rate } from "../rating/rate-table";
 import { loadCompany } from "../services/company-context";
+import { purgedUsageMonths } from "../services/retention.service";
 import type { AppError } from "../shared/errors";
 import { invalid } from "../shared/errors";
 import { BUNDLE_FORMAT, BundleEventSchema, BundleSchema, describeZodError } from "./bundle.schema";
@@ -386,6 +387,32 @@ export function ratedAsNow(
   );
 }
 
+const E164 = /^\+\d{8,15}$/;
+const MASKED = /^\+(\d*)X+$/;
+
+/**
+ * A destination an erasure masked (`+44XXXX`: the rate prefix that priced the call, then X) is not a phone
+ * number, and import would refuse it. It is written as the prefix filled up with one repeated digit to the
+ * shortest valid length — the first fill the current rate table matches to the same rate (none, for an
+ * unrated record) — so that the record rates as it did. Null when no fill does; other destinations as they are.
+ */
+export function unmaskedDestination(
+  destination: string,
+  ratePrefix: string | null,
+  match: (digits: string) => Rate | undefined,
+): string | null {
+  if (E164.test(destination)) return destination;
+  const masked = MASKED.exec(destination);
+  if (!masked) return null;
+  const prefix = masked[1] ?? "";
+  for (const fill of "0123456789") {
+    const digits = prefix + fill.repeat(Math.max(8 - prefix.length, 1));
+    if (digits.length > 15) return null;
+    if ((match(digits)?.prefix ?? null) === ratePrefix) return `+${digits}`;
+  }
+  return null;
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Reading the database and writing the document
 // ---------------------------------------------------------------------------------------------------------
@@ -429,12 +456,21 @@ async function inSnapshot<T>(db: Db, fn: (snap: Db) => Promise<T>): Promise<T> {
 }
 
 /** Writes company `companyId` as a `switchboard-bundle/1` document through `write`, chunk by chunk. */
+export interface ExportOptions {
+  /**
+   * Export even when retention has purged some months' usage detail. The bundle cannot carry charges
+   * without their records: the import would miss them (higher balances, those months' usage absent).
+   */
+  allowIncomplete?: boolean;
+}
+
 export async function exportBundle(
   db: Db,
   companyId: number,
   write: (chunk: string) => Promise<void> | void,
+  opts: ExportOptions = {},
 ): Promise<ExportResult> {
-  return inSnapshot(db, (snap) => writeBundle(snap, companyId, write));
+  return inSnapshot(db, (snap) => writeBundle(snap, companyId, write, opts));
 }
 
 function refuse(message: string): AppError {
@@ -445,12 +481,24 @@ async function writeBundle(
   db: Db,
   companyId: number,
   write: (chunk: string) => Promise<void> | void,
+  opts: ExportOptions,
 ): Promise<ExportResult> {
   const company = await loadCompany(db, companyId);
   const cur = company.currency;
   const money = (minor: number): string => formatAmount(minor, cur);
   const notices: string[] = [];
   const k = db.k;
+
+  const purged = await purgedUsageMonths(db, company.id);
+  if (purged.length > 0) {
+    const months = `${purged[0] ?? ""}${purged.length > 1 ? ` to ${purged[purged.length - 1] ?? ""}` : ""}`;
+    const what =
+      `the usage detail of ${purged.length} months (${months}) was removed by retention, and a bundle ` +
+      "cannot carry charges without their records: an import would not reproduce those months or the balances";
+    if (!opts.allowIncomplete)
+      throw refuse(`${what}. Back up the database instead, or export anyway with --allow-incomplete`);
+    notices.push(what);
+  }
 
   // People and catalogue, in creation order (import creates them in bundle order, so positions survive).
   const adminRows = await k
@@ -762,6 +810,7 @@ async function writeBundle(
   );
 
   let rerated = 0;
+  let masked = 0;
   let usage = 0;
   const usageStream = async function* (): AsyncGenerator<ExportItem> {
     const rows = k
@@ -788,8 +837,17 @@ async function writeBundle(
       .stream(EXPORT_STREAM_ROWS_CHUNK);
     for await (const u of rows) {
       usage++;
-      if (!ratedAsNow(u, rateTable.match(u.destination.slice(1)))) rerated++;
-      yield usageItem(u, subjectOf(u.account_id));
+      let destination = u.destination;
+      if (!E164.test(destination)) {
+        const unmasked = unmaskedDestination(destination, u.rate_prefix, (d) => rateTable.match(d));
+        if (unmasked === null)
+          throw refuse(
+            `usage record ${u.external_id} has the destination "${destination}", which cannot be rated again`,
+          );
+        destination = unmasked;
+        masked++;
+      } else if (!ratedAsNow(u, rateTable.match(destination.slice(1)))) rerated++;
+      yield usageItem({ ...u, destination }, subjectOf(u.account_id));
     }
   };
 
@@ -832,6 +890,11 @@ async function writeBundle(
   if (repriced > 0)
     notices.push(
       `${repriced} subscriptions were allocated at a price their plan no longer has; import charges the plan's price`,
+    );
+  if (masked > 0)
+    notices.push(
+      `${masked} usage records of erased members have masked destinations; they are exported as the rate ` +
+        `prefix filled with one digit (+44XXXX → +44000000), which rates the same but reads differently`,
     );
   if (rerated > 0)
     notices.push(

@@ -46,13 +46,18 @@ export function registerExport(program: Command, ctx: CliContext): void {
     )
     .requiredOption("--company <id>", "the company's id (see `switchboard companies`)")
     .option("--out <file>", "write to this file (replaced only when the export is complete)")
-    .action(async (opts: { company: string; out?: string }) => {
+    .option(
+      "--allow-incomplete",
+      "export even when retention removed some months' usage detail (the import then lacks those charges)",
+    )
+    .action(async (opts: { company: string; out?: string; allowIncomplete?: boolean }) => {
+      const options = { allowIncomplete: opts.allowIncomplete === true };
       const companyId = parseCompanyId(opts.company);
       const db = await ctx.db();
       let result;
       if (opts.out === undefined) {
         const sink = batchedWriter(ctx.out);
-        result = await exportBundle(db, companyId, (chunk) => sink.write(chunk));
+        result = await exportBundle(db, companyId, (chunk) => sink.write(chunk), options);
         await sink.flush();
       } else {
         // A temporary file beside the target, renamed at the end: FILE is never left half written.
@@ -62,7 +67,7 @@ export function registerExport(program: Command, ctx: CliContext): void {
         await once(file, "open");
         try {
           const sink = batchedWriter(file);
-          result = await exportBundle(db, companyId, (chunk) => sink.write(chunk));
+          result = await exportBundle(db, companyId, (chunk) => sink.write(chunk), options);
           await sink.flush();
           file.end();
           await once(file, "finish");
