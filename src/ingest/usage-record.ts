@@ -165,6 +165,8 @@ export function parseUsageRecord(
   raw: unknown,
   subjects: ReadonlyMap<string, Subject>,
 ): Result<UsageInput, RecordRefusal> {
+  const fast = parseCommonRecord(raw, subjects);
+  if (fast !== null) return ok(fast);
   const parsed = UsageRecordSchema.safeParse(raw);
   if (!parsed.success) return err(firstRefusal(parsed.error.issues));
   const record = parsed.data;
@@ -179,4 +181,48 @@ export function parseUsageRecord(
     durationS: record.kind === "call" ? record.duration_s : null,
     segments: record.kind === "sms" ? record.segments : null,
   });
+}
+
+const KNOWN_KEYS: ReadonlySet<string> = new Set(USAGE_RECORD_KEYS);
+
+/** A count the schema would accept: absent (undefined, null, "") → undefined; else a whole number in range. */
+function countCell(value: unknown, min: number, max: number): number | undefined | false {
+  const v = numberCell(value);
+  if (v === undefined) return undefined;
+  return typeof v === "number" && Number.isSafeInteger(v) && v >= min && v <= max ? v : false;
+}
+
+/**
+ * The valid record as `UsageRecordSchema` would return it, checked by hand — or null whenever anything is
+ * off, and the schema then words the refusal. Ingestion runs this for every record (zod costs about a fifth
+ * of the time of a large file); a property test holds the two paths equal.
+ */
+export function parseCommonRecord(raw: unknown, subjects: ReadonlyMap<string, Subject>): UsageInput | null {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return null;
+  const r = raw as Record<string, unknown>;
+  for (const key in r) if (!KNOWN_KEYS.has(key)) return null;
+  const { external_id: externalId, subject: ref, kind, started_at: startedAt, destination } = r;
+  if (typeof externalId !== "string" || externalId.length < 1 || externalId.length > EXTERNAL_ID_CHARS_MAX)
+    return null;
+  if (typeof ref !== "string" || ref.length < 1 || ref.length > SUBJECT_CHARS_MAX) return null;
+  if (typeof startedAt !== "string" || startedAt.length > TEXT_CHARS_MAX) return null;
+  if (typeof destination !== "string" || destination.length > TEXT_CHARS_MAX) return null;
+  let durationS: number | null = null;
+  let segments: number | null = null;
+  if (kind === "call") {
+    const d = countCell(r["duration_s"], 0, CALL_DURATION_S_MAX);
+    if (d === undefined || d === false || numberCell(r["segments"]) !== undefined) return null;
+    durationS = d;
+  } else if (kind === "sms") {
+    const n = countCell(r["segments"], 1, SMS_SEGMENTS_MAX);
+    if (n === false || numberCell(r["duration_s"]) !== undefined) return null;
+    segments = n ?? 1;
+  } else return null;
+  const at = parseInstantFast(startedAt);
+  if (!at.ok) return null;
+  const to = normalizeDestination(destination);
+  if (!to.ok) return null;
+  const subject = subjects.get(ref);
+  if (subject === undefined) return null;
+  return { externalId, subject, kind, startedAtMs: at.value, destination: to.value, durationS, segments };
 }

@@ -4,10 +4,10 @@
  * pass: read what it needs in a few queries, decide in memory, write with a few multi-row statements.
  */
 import { CompiledQuery, sql } from "kysely";
-import { insertMany } from "../db/bulk";
+import { insertColumns, insertMany } from "../db/bulk";
+import type { PgArrayType } from "../db/bulk";
 import type { Db } from "../db/database";
 import { ensureUsagePartitions } from "../db/partitions";
-import type { NewUsageRecord } from "../db/schema";
 import { addDelta, decideAutoAllocation, ZERO_DELTA } from "../ledger/rules";
 import type { AutoRule, MonthDelta } from "../ledger/rules";
 import { formatDecimal } from "../money/decimal";
@@ -51,6 +51,33 @@ const USAGE_COLUMNS = [
   "covered_minutes",
   "ingested_at_ms",
 ] as const;
+
+/** The PostgreSQL type of each usage column, for the one-statement array insert. */
+const USAGE_COLUMN_TYPES: Record<(typeof USAGE_COLUMNS)[number], PgArrayType> = {
+  company_id: "bigint",
+  account_id: "bigint",
+  external_id: "text",
+  kind: "text",
+  started_at_ms: "bigint",
+  month: "text",
+  destination: "text",
+  duration_s: "integer",
+  segments: "integer",
+  billed_s: "integer",
+  rate_prefix: "text",
+  rate_name: "text",
+  rate_per_minute: "text",
+  rate_connection_fee: "text",
+  rate_interval: "text",
+  charge_minor: "bigint",
+  charge_exact: "text",
+  status: "text",
+  subscription_id: "bigint",
+  covered_by: "text",
+  covered_minutes: "integer",
+  ingested_at_ms: "bigint",
+};
+const USAGE_PG_COLUMNS = USAGE_COLUMNS.map((name) => ({ name, type: USAGE_COLUMN_TYPES[name] }));
 
 /** A usage record that passed validation at the boundary (destination already normalised to +digits). */
 export interface UsageInput {
@@ -235,7 +262,11 @@ export async function ingestUsage(
       autoThisMonth.set(`${row.account_id}|${row.month}`, row.auto_allocated_minor);
   }
 
-  const rows: NewUsageRecord[] = [];
+  // The rows to insert, column by column (USAGE_COLUMNS order): no object per record.
+  const cols: unknown[][] = USAGE_COLUMNS.map(() => []);
+  const push = (...values: unknown[]): void => {
+    for (let c = 0; c < values.length; c++) cols[c]?.push(values[c]);
+  };
   const chargeByAccount = new Map<number, number>();
   const monthDeltas = new Map<string, { accountId: number; month: string; delta: MonthDelta }>();
   const bump = (accountId: number, month: string, usageMinor: number): void => {
@@ -272,33 +303,31 @@ export async function ingestUsage(
     if (rated.status === "unrated") result.unrated++;
     const month = freshMonths[i] ?? monthOf(r.startedAtMs, company.timezone);
     const rate = rated.rate;
-    rows.push({
-      company_id: company.id,
-      account_id: r.subject.accountId,
-      external_id: r.externalId,
-      kind: r.kind,
-      started_at_ms: r.startedAtMs,
+    // In USAGE_COLUMNS order.
+    push(
+      company.id,
+      r.subject.accountId,
+      r.externalId,
+      r.kind,
+      r.startedAtMs,
       month,
-      destination: r.destination,
-      duration_s: r.kind === "call" ? r.durationS : null,
-      segments: r.kind === "sms" ? (r.segments ?? 1) : null,
-      billed_s: rated.status === "unrated" ? null : rated.billedS,
-      rate_prefix: rate?.prefix ?? null,
-      rate_name: rate?.name ?? null,
-      rate_per_minute: rate?.perMinuteText ?? null,
-      rate_connection_fee: rate ? formatDecimal(rate.connectionFee) : null,
-      rate_interval: rate?.intervalText ?? null,
-      charge_minor: rated.chargeMinor,
-      charge_exact: rated.exact,
-      status: rated.status,
-      subscription_id: rated.subscriptionId,
-      covered_by:
-        rated.status === "covered"
-          ? (subs.find((s) => s.id === rated.subscriptionId)?.planName ?? null)
-          : null,
-      covered_minutes: rated.coveredMinutes,
-      ingested_at_ms: opts.nowMs,
-    });
+      r.destination,
+      r.kind === "call" ? r.durationS : null,
+      r.kind === "sms" ? (r.segments ?? 1) : null,
+      rated.status === "unrated" ? null : rated.billedS,
+      rate?.prefix ?? null,
+      rate?.name ?? null,
+      rate?.perMinuteText ?? null,
+      rate ? formatDecimal(rate.connectionFee) : null,
+      rate?.intervalText ?? null,
+      rated.chargeMinor,
+      rated.exact,
+      rated.status,
+      rated.subscriptionId,
+      rated.status === "covered" ? (subs.find((s) => s.id === rated.subscriptionId)?.planName ?? null) : null,
+      rated.coveredMinutes,
+      opts.nowMs,
+    );
     result.stored++;
     const charge = rated.chargeMinor;
     if (charge === 0) continue;
@@ -329,8 +358,9 @@ export async function ingestUsage(
     }
   }
 
-  for (const part of chunk(rows, USAGE_INSERT_ROWS_MAX))
-    await insertMany(db, "usage_records", USAGE_COLUMNS, part);
+  await insertColumns(db, "usage_records", USAGE_PG_COLUMNS, cols, result.stored, {
+    sqliteRowsMax: USAGE_INSERT_ROWS_MAX,
+  });
 
   // Usage charges leave the subjects' balances and enter the company's usage sink.
   const balanceDeltas = new Map<number, number>();
