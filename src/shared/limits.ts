@@ -47,4 +47,6 @@ export { EXTERNAL_ID_CHARS_MAX, CALL_DURATION_S_MAX, SMS_SEGMENTS_MAX } from "..
 export { BUNDLE_EVENTS_MAX, BUNDLE_MEMBERS_MAX } from "../bundle/bundle.schema";
 export { IMPORT_FILE_BYTES_MAX } from "../cli/commands/import";
 export { ZIP_FILES_MAX } from "../documents/zip";
+/** Reports are not paged by the API: their rows stream, read from the database in bounded batches. */
+export { STREAM_CHUNK_ROWS, USAGE_BATCH_ROWS } from "../reports/queries";
 export { MINOR_MAX } from "../money/money";
