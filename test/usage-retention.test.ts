@@ -9,11 +9,13 @@ import os from "node:os";
 import path from "node:path";
 import { PassThrough } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
+import { importBundle } from "../src/bundle/import";
 import { main } from "../src/cli/main";
 import { inTransaction, openDatabase } from "../src/db/database";
 import type { Database, Db } from "../src/db/database";
 import { migrate } from "../src/db/migrate";
 import { listUsagePartitions } from "../src/db/partitions";
+import { startScheduler } from "../src/http/scheduler";
 import { ingestUsageFile } from "../src/ingest/usage-file";
 import { allocateCredit } from "../src/services/allocation.service";
 import { putRate } from "../src/services/catalog.service";
@@ -28,7 +30,10 @@ import type { UsageInput } from "../src/services/usage.service";
 import { loadRateTable } from "../src/services/catalog.service";
 import { ManualClock } from "../src/time/clock";
 import { createTestDatabase, DIALECTS, postgresAvailable } from "./helpers/databases";
-import { reportJson } from "./helpers/reports";
+import { createTestServer } from "./helpers/http";
+import type { TestServer } from "./helpers/http";
+import { NOW, reportJson } from "./helpers/reports";
+import { specExampleBundle } from "./helpers/spec-example-bundle";
 
 const SETUP_MS = Date.UTC(2026, 0, 5, 9, 0, 0);
 /** 27 November 2026: with 6 months kept, June to November stay and January to May are purged. */
@@ -459,3 +464,76 @@ for (const dialect of DIALECTS) {
     });
   });
 }
+
+describe.each(DIALECTS)("retention through the server (%s)", (dialect) => {
+  let s: TestServer | undefined;
+  let companyId = 0;
+  beforeAll(async () => {
+    if (dialect === "postgres" && !(await postgresAvailable())) return;
+    s = await createTestServer(dialect);
+    // The §8 example: its usage (cdr-1, cdr-2) is in September 2026; the server's clock is 27 November.
+    companyId = (await importBundle(s.db, specExampleBundle(), { nowMs: NOW })).company_id;
+  }, 60_000);
+  afterAll(async () => {
+    await s?.drop();
+  });
+
+  it("the scheduler purges once a day; a re-sent purged record is listed as rejected by POST /usage", async ({
+    skip,
+  }) => {
+    if (!s) skip();
+    const server = s;
+    const logged: string[] = [];
+    const log = { info: (m: string) => logged.push(m), error: (m: string) => logged.push(`error: ${m}`) };
+    const scheduler = startScheduler(
+      { db: server.db, clock: server.clock },
+      { intervalMs: 60_000, usageRetentionMonths: 2, log },
+    );
+    await scheduler.runNow();
+    expect(logged).toContain("usage detail purged");
+    expect(await purgedUsageMonths(server.db, companyId)).toEqual(["2026-09"]);
+    // Within the day nothing runs again; a day later it does (and finds nothing new).
+    logged.length = 0;
+    server.clock.advance(3_600_000);
+    await scheduler.runNow();
+    server.clock.advance(86_400_000);
+    await scheduler.runNow();
+    await scheduler.stop();
+    expect(logged).toEqual([]);
+
+    const owner = server.client();
+    expect((await owner.login("ana@acme.example", "optional plain text, hashed on import")).status).toBe(200);
+    const res = await owner.post("/api/v1/usage", {
+      records: [
+        {
+          external_id: "cdr-1",
+          subject: "acme.bob",
+          kind: "call",
+          started_at: "2026-09-02T10:00:00Z",
+          destination: "+44 20 7946 0123",
+          duration_s: 125,
+        },
+        {
+          external_id: "late-1",
+          subject: "acme.bob",
+          kind: "sms",
+          started_at: "nope",
+          destination: "+447700900123",
+        },
+        {
+          external_id: "new-1",
+          subject: "acme.bob",
+          kind: "sms",
+          started_at: "2026-11-27T10:00:00Z",
+          destination: "+447700900123",
+        },
+      ],
+    });
+    expect(res.status).toBe(200);
+    expect(res.json).toMatchObject({ stored: 1, duplicates: 0, charged: "0.11" });
+    expect(res.json.rejected).toEqual([
+      { index: 0, external_id: "cdr-1", field: "started_at", reason: purgedMonthReason("2026-09") },
+      { index: 1, external_id: "late-1", field: "started_at", reason: expect.any(String) as string },
+    ]);
+  });
+});
