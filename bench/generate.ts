@@ -679,13 +679,13 @@ export async function generateDataset(
       }
     }
     for (const [accountId, balance] of balances) w.setBalance(accountId, balance);
-    if (largest || w.buffered(T.usage) >= FLUSH_USAGE_ROWS / 2 || c === size.companies - 1) {
-      await w.flush();
+    if (largest || w.buffered(T.usage) >= FLUSH_USAGE_ROWS / 2) await w.flush();
+    const tenth = Math.max(1, Math.floor(size.companies / 10));
+    if (largest || (c + 1) % tenth === 0)
       log(
         `  company ${c + 1}/${size.companies}: ${ids.usage.toLocaleString("en")} usage records, ` +
           `${((performance.now() - t0) / 1000).toFixed(0)} s`,
       );
-    }
   }
   await w.flush();
   await w.close();
