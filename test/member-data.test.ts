@@ -258,6 +258,7 @@ describe.each(dialects)("member data rights over HTTP on %s", (dialect) => {
       format: "json",
       usage_included: true,
       usage_records: 1,
+      usage_month_range: ["2026-09", "2026-09"],
     });
   });
 

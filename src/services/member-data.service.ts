@@ -17,7 +17,7 @@ import { csvStream } from "../reports/csv";
 import { REPORT_COLUMNS } from "../reports/definitions";
 import type { ColumnSpec, ReportRow } from "../reports/definitions";
 import { notFound } from "../shared/errors";
-import { formatLocalIso } from "../time/month";
+import { formatLocalIso, monthOf } from "../time/month";
 import { writeAudit } from "./audit";
 import { lockCompanyBalance } from "./ledger";
 import { bumpCompanyRevision } from "./revision";
@@ -210,6 +210,8 @@ export async function exportMemberData(
 
   const refusal = usageRefusal(requester, m);
   let usage: MemberExport["usage"];
+  /** The first and last company-local month of the usage handed out (§6: the audit log says which months). */
+  let usageMonths: string[] = [];
   if (refusal !== null) {
     usage = { included: false, reason: refusal, records: [] };
   } else {
@@ -233,6 +235,9 @@ export async function exportMemberData(
       .orderBy("started_at_ms")
       .orderBy("external_id")
       .execute();
+    const first = records[0];
+    const last = records[records.length - 1];
+    if (first && last) usageMonths = [monthOf(first.started_at_ms, tz), monthOf(last.started_at_ms, tz)];
     // The same cells as the Usage report (report.service.ts), so a member reads their data as admins do.
     usage = {
       included: true,
@@ -317,6 +322,7 @@ export async function exportMemberData(
       format: opts.format,
       usage_included: usage.included,
       usage_records: usage.records.length,
+      usage_month_range: usageMonths,
     },
   });
   return doc;
