@@ -8,6 +8,7 @@
  * Cases per route and principal: 10 on SQLite, 4 on PostgreSQL (FUZZ_RUNS=N for N on both, e.g. in
  * `npm run test:stress`).
  */
+import ExcelJS from "exceljs";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { importBundle } from "../src/bundle/import";
@@ -352,7 +353,7 @@ describe.each(DIALECTS.filter((d) => d === "sqlite" || pgOk))("hostile HTTP requ
     }
   });
 
-  it("formula injection: hostile names come out of CSV reports neutralised", async () => {
+  it("formula injection: hostile names come out of CSV and XLSX reports neutralised", async () => {
     const [[, auth] = ["", {}]] = await principals();
     const names = ["=cmd|' /C calc'!A0", "+1+1", "-2+3", "@SUM(A1)", "\t=1"];
     for (const [i, name] of names.entries()) {
@@ -378,6 +379,24 @@ describe.each(DIALECTS.filter((d) => d === "sqlite" || pgOk))("hostile HTTP requ
         expect(csv, report).toContain(prefixed);
       const cells = csv.split(/,|\r\n/).map((c) => c.replace(/^"/, ""));
       for (const cell of cells) expect(/^[=+@\t\r]/.test(cell), `${report}: ${cell}`).toBe(false);
+      // In a spreadsheet file the names are text cells, never formulas.
+      const xlsx = await s.app.request(`/api/v1/reports/${report}?month=${month}&format=xlsx`, {
+        headers: auth,
+      });
+      const book = new ExcelJS.Workbook();
+      await book.xlsx.load(await xlsx.arrayBuffer());
+      let texts = 0;
+      book.eachSheet((sheet) =>
+        sheet.eachRow((row) =>
+          row.eachCell((cell) => {
+            // The only formulas are the writer's own totals (SUM over a column).
+            if (cell.type === ExcelJS.ValueType.Formula)
+              expect(cell.formula, `${report}.xlsx ${cell.address}`).toMatch(/^SUM\([A-Z]+\d+:[A-Z]+\d+\)$/);
+            if (typeof cell.value === "string" && cell.value.includes("=cmd|")) texts++;
+          }),
+        ),
+      );
+      expect(texts, `${report}.xlsx has the hostile name as text`).toBeGreaterThan(0);
     }
   });
 
