@@ -16,6 +16,7 @@ import { loadCompany } from "../services/company-context";
 import { purgedUsageMonths } from "../services/retention.service";
 import type { AppError } from "../shared/errors";
 import { invalid } from "../shared/errors";
+import { addMonths, monthOf, monthStartMs } from "../time/month";
 import { BUNDLE_FORMAT, BundleEventSchema, BundleSchema, describeZodError } from "./bundle.schema";
 import type {
   BundleAdmin,
@@ -812,29 +813,55 @@ async function writeBundle(
   let rerated = 0;
   let masked = 0;
   let usage = 0;
+  // Usage month by month (company-local months, in which `started_at` order is also global order): each
+  // query sorts one month only. PostgreSQL prunes to that month's partition; SQLite walks the
+  // (account_id, started_at_ms) index of the company's accounts for the month's time range.
+  const accountsOfCompany = k.selectFrom("accounts").select("id").where("company_id", "=", company.id);
+  const span = await k
+    .selectFrom("usage_records")
+    .select((eb) => [eb.fn.min("started_at_ms").as("first"), eb.fn.max("started_at_ms").as("last")])
+    .where("account_id", "in", accountsOfCompany)
+    .executeTakeFirst();
+  const usageMonths: string[] = [];
+  if (span && span.first !== null && span.last !== null) {
+    const lastMonth = monthOf(Number(span.last), company.timezone);
+    for (let m = monthOf(Number(span.first), company.timezone); m <= lastMonth; m = addMonths(m, 1))
+      usageMonths.push(m);
+  }
+  const usageRows = async function* () {
+    for (const month of usageMonths) {
+      let q = k
+        .selectFrom("usage_records")
+        .select([
+          "id",
+          "account_id",
+          "external_id",
+          "kind",
+          "started_at_ms",
+          "destination",
+          "duration_s",
+          "segments",
+          "status",
+          "rate_prefix",
+          "rate_name",
+          "rate_per_minute",
+          "rate_connection_fee",
+          "rate_interval",
+        ])
+        .orderBy("started_at_ms")
+        .orderBy("id");
+      q =
+        db.dialect === "postgres"
+          ? q.where("company_id", "=", company.id).where("month", "=", month)
+          : q
+              .where("account_id", "in", accountsOfCompany)
+              .where("started_at_ms", ">=", monthStartMs(month, company.timezone))
+              .where("started_at_ms", "<", monthStartMs(addMonths(month, 1), company.timezone));
+      yield* q.stream(EXPORT_STREAM_ROWS_CHUNK);
+    }
+  };
   const usageStream = async function* (): AsyncGenerator<ExportItem> {
-    const rows = k
-      .selectFrom("usage_records")
-      .select([
-        "id",
-        "account_id",
-        "external_id",
-        "kind",
-        "started_at_ms",
-        "destination",
-        "duration_s",
-        "segments",
-        "status",
-        "rate_prefix",
-        "rate_name",
-        "rate_per_minute",
-        "rate_connection_fee",
-        "rate_interval",
-      ])
-      .where("company_id", "=", company.id)
-      .orderBy("started_at_ms")
-      .orderBy("id")
-      .stream(EXPORT_STREAM_ROWS_CHUNK);
+    const rows = usageRows();
     for await (const u of rows) {
       usage++;
       let destination = u.destination;
