@@ -273,12 +273,20 @@ export interface UsageFilter {
   prefix?: string;
 }
 
-function usageBase(db: Db, company: CompanyContext, accountId: number, month: string, f: UsageFilter) {
+/** `fromMs` (within the month) narrows the index range: where the next page of rows starts. */
+function usageBase(
+  db: Db,
+  company: CompanyContext,
+  accountId: number,
+  month: string,
+  f: UsageFilter,
+  fromMs?: number,
+) {
   let q = db.k
     .selectFrom("usage_records as u")
     .where("u.account_id", "=", accountId)
     .where("u.company_id", "=", company.id)
-    .where("u.started_at_ms", ">=", monthStartMs(month, company.timezone))
+    .where("u.started_at_ms", ">=", Math.max(fromMs ?? 0, monthStartMs(month, company.timezone)))
     .where("u.started_at_ms", "<", monthEndMs(month, company.timezone));
   if (f.kind !== undefined) q = q.where("u.kind", "=", f.kind);
   // The prefix is validated digits only, so it cannot carry LIKE wildcards.
@@ -309,8 +317,53 @@ export async function usageTotals(
   };
 }
 
-export function usageRows(db: Db, company: CompanyContext, accountId: number, month: string, f: UsageFilter) {
-  return usageBase(db, company, accountId, month, f)
+/** Usage rows read per query: the rows come in pages of this many, in report order (keyset pagination). */
+export const USAGE_BATCH_ROWS = 5_000;
+
+/**
+ * A subject's usage rows of the month in report order, a batch (one indexed range query) at a time: each
+ * query continues after the last row of the previous one, on (started_at_ms, external_id), the order the
+ * index usage_account_started keeps. `afterRow` starts after a given row (the next page of a long month).
+ */
+export async function* usageRowBatches(
+  db: Db,
+  company: CompanyContext,
+  accountId: number,
+  month: string,
+  f: UsageFilter,
+  opts: { batchRows?: number; rowsMax?: number; after?: { startedAtMs: number; externalId: string } } = {},
+) {
+  const batchRows = opts.batchRows ?? USAGE_BATCH_ROWS;
+  let left = opts.rowsMax ?? Number.POSITIVE_INFINITY;
+  let after = opts.after;
+  const externalId = ordered(db, sql.ref("u.external_id"));
+  while (left > 0) {
+    const limit = Math.min(batchRows, left);
+    let q = usageRowsQuery(db, company, accountId, month, f, after?.startedAtMs).limit(limit);
+    // One plain range on the index (from the last row's time) and the tie-break inside it: both engines
+    // then read only the next page from the index, however deep into the month it is.
+    if (after !== undefined)
+      q = q.where(
+        sql<boolean>`(u.started_at_ms > ${after.startedAtMs} or ${externalId} > ${after.externalId})`,
+      );
+    const rows = await q.execute();
+    if (rows.length > 0) yield rows;
+    const last = rows[rows.length - 1];
+    if (rows.length < limit || last === undefined) return;
+    left -= rows.length;
+    after = { startedAtMs: last.started_at_ms, externalId: last.external_id };
+  }
+}
+
+function usageRowsQuery(
+  db: Db,
+  company: CompanyContext,
+  accountId: number,
+  month: string,
+  f: UsageFilter,
+  fromMs?: number,
+) {
+  return usageBase(db, company, accountId, month, f, fromMs)
     .select([
       "u.started_at_ms",
       "u.kind",
@@ -325,6 +378,5 @@ export function usageRows(db: Db, company: CompanyContext, accountId: number, mo
       "u.external_id",
     ])
     .orderBy("u.started_at_ms")
-    .orderBy(ordered(db, sql.ref("u.external_id")))
-    .stream(STREAM_CHUNK_ROWS);
+    .orderBy(ordered(db, sql.ref("u.external_id")));
 }

@@ -4,6 +4,7 @@ import { csvStream } from "./csv";
 import { pdfStream } from "../documents/pdf";
 import { xlsxStream } from "../documents/xlsx";
 import type { ReportFormat, ReportResult } from "./report.service";
+import { rowBatches } from "./rows";
 
 /** Characters of output gathered before they are passed on: one write per row would cost more than the rows. */
 export const OUTPUT_CHUNK_CHARS = 64 * 1024;
@@ -25,9 +26,11 @@ export function jsonStream(result: ReportResult): Readable {
       const opening = JSON.stringify(head);
       let out = `${opening.slice(0, -1)},"rows":[`;
       let first = true;
-      for await (const row of result.rows) {
-        out += (first ? "\n" : ",\n") + JSON.stringify(row);
-        first = false;
+      for await (const batch of rowBatches(result.rows)) {
+        for (const row of batch) {
+          out += (first ? "\n" : ",\n") + JSON.stringify(row);
+          first = false;
+        }
         if (out.length >= OUTPUT_CHUNK_CHARS) {
           yield out;
           out = "";

@@ -18,6 +18,7 @@ import { formatLocalIso, monthOf, parseMonth } from "../time/month";
 import { FEATURES, FILTER_KEYS, REPORT_COLUMNS, REPORT_NAMES, REPORT_TITLES } from "./definitions";
 import type { ColumnSpec, FeatureName, ReportName, ReportRow } from "./definitions";
 import * as q from "./queries";
+import { batchedRows, mapBatches } from "./rows";
 
 export const REPORT_FORMATS = ["json", "csv", "pdf", "xlsx"] as const;
 export type ReportFormat = (typeof REPORT_FORMATS)[number];
@@ -235,7 +236,8 @@ export async function runReport(
       const filter = parseFilter("usage", rawFilter);
       await guardUsage(db, company, subject, viewer, { month, format: request.format, nowMs });
       const t = await q.usageTotals(db, company, subject.accountId, month, filter);
-      const rows = mapRows(q.usageRows(db, company, subject.accountId, month, filter), (r) => ({
+      const batches = q.usageRowBatches(db, company, subject.accountId, month, filter);
+      const rows = mapBatches(batches, (r) => ({
         started_at: when(r.started_at_ms),
         kind: r.kind,
         destination: r.destination,
@@ -255,7 +257,7 @@ export async function runReport(
         subject: { type: subject.type, name: subject.name, username: subject.username },
         filter: compact(filter),
         totals: { calls: t.calls, sms: t.sms, billed_seconds: t.billed, charged: money(t.charged) },
-        rows,
+        rows: batchedRows(rows),
       };
     }
   }

@@ -54,6 +54,8 @@ async function printSummaries(ctx: CliContext, db: Database): Promise<void> {
 }
 
 const SUMMARY_COMPANIES_MAX = 5;
+/** How long a server process may take to finish its requests when asked to stop. */
+const WORKER_STOP_MS_MAX = 10_000;
 /** Server processes `--workers` may ask for. */
 export const SERVE_WORKERS_MAX = 64;
 
@@ -69,8 +71,13 @@ async function serveAsWorker(ctx: CliContext, config: ReturnType<typeof loadConf
   const db = await ctx.db();
   const server = await startServer({ db, clock: ctx.clock, config });
   await new Promise<void>((resolve) => {
-    const stop = () => void server.close().then(resolve);
-    process.once("SIGINT", () => undefined); // the primary decides; a terminal's Ctrl-C reaches it too
+    // Closing the channel to the primary too lets the process end once the server and database are closed.
+    const stop = () =>
+      void server.close().then(() => {
+        if (process.connected) process.disconnect();
+        resolve();
+      });
+    process.on("SIGINT", () => undefined); // the primary decides; a terminal's Ctrl-C reaches it too
     process.once("SIGTERM", stop);
     process.once("disconnect", stop);
   });
@@ -124,6 +131,11 @@ async function servePrimary(ctx: CliContext, workers: number, onStop: () => Prom
       ctx.out.write("Shutting down…\n");
       const exited = [...live].map((w) => new Promise<void>((done) => w.once("exit", () => done())));
       for (const w of live) w.process.kill("SIGTERM");
+      // A process that has not finished its requests by then is ended.
+      const force = setTimeout(() => {
+        for (const w of live) w.process.kill("SIGKILL");
+      }, WORKER_STOP_MS_MAX);
+      force.unref();
       void Promise.all(exited).then(onStop).then(resolve);
     };
     process.once("SIGINT", stop);
