@@ -39,6 +39,7 @@ const { values: args } = parseArgs({
     dialect: { type: "string" },
     out: { type: "string", default: "docs/benchmarks.md" },
     seconds: { type: "string" },
+    workers: { type: "string", default: "1" },
   },
 });
 const quick = args.quick;
@@ -371,6 +372,45 @@ async function measureIngestion(db: Database, dialect: Dialect, g: GeneratedData
   return rawRate;
 }
 
+/** bench/ingest-file.ts (the ingestion owner's benchmark: a fresh company of 1,000 members, its own baseline). */
+function measureIngestBench(dialect: Dialect): void {
+  let out: string;
+  try {
+    out = execFileSync(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        "bench/ingest-file.ts",
+        "--dialect",
+        dialect,
+        "--records",
+        String(INGEST_RECORDS),
+        "--json",
+        "--no-reingest",
+      ],
+      { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 1 << 20 },
+    );
+  } catch (error) {
+    notes.push(
+      `bench/ingest-file.ts failed on ${dialect}: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`,
+    );
+    return;
+  }
+  const r = JSON.parse(out.trim().split("\n").pop() ?? "{}") as Record<string, unknown>;
+  const app = Number(r["records_per_s"]);
+  const base = Number(r["baseline_records_per_s"]);
+  say({
+    dialect,
+    item: `usage ingest, ${fmt(INGEST_RECORDS)} records, fresh company (bench:ingest)`,
+    target: "≥ 25,000 rec/s, ≤ 2× raw",
+    figure: `${fmt(app)} rec/s`,
+    baseline: `${fmt(base)} rec/s`,
+    ratio: base / app,
+    met: app >= 25_000 && base / app <= 2,
+  });
+}
+
 async function measureHttp(
   db: Database,
   dialect: Dialect,
@@ -387,6 +427,7 @@ async function measureHttp(
     batchRecords: HTTP_BATCH_RECORDS,
     usageStartMs: Date.parse("2026-11-21T00:00:00Z"),
     port: 3900 + Math.floor(Math.random() * 90),
+    workers: Number(args.workers),
   });
   const [health, report, usage] = results;
   if (!health || !report || !usage) throw new Error("HTTP load returned too few results");
@@ -520,6 +561,7 @@ async function benchDialect(dialect: Dialect): Promise<void> {
   } finally {
     await target.drop();
   }
+  measureIngestBench(dialect);
   await measureImport(dialect);
   notes.push(`${dialect}: the whole run took ${((performance.now() - t0) / 1000).toFixed(0)} s.`);
 }
@@ -584,10 +626,12 @@ ${notes.map((n) => `- ${n}`).join("\n")}
 - Reports are timed in-process (median of 5 after a warm-up; JSON rendered and drained). Exports run in a
   child process each (\`bench/lib/export-child.ts\`), so the peak RSS (which includes ~100 MB of Node and
   tsx) is the export's own. HTTP runs \`switchboard serve\` in a child process with autocannon on loopback,
-  ${HTTP_CONNECTIONS} connections, ${HTTP_SECONDS} s per load; usage batches of ${HTTP_BATCH_RECORDS} records
-  with an API key.
+  ${HTTP_CONNECTIONS} connections, ${HTTP_SECONDS} s per load, ${args.workers} server process(es)
+  (\`--workers\`); usage batches of ${HTTP_BATCH_RECORDS} records with an API key.
 - Ingestion goes into the largest company (${fmt(INGEST_RECORDS)} records of the month after the dataset), the
-  raw baseline then writes the same records again under other external ids into the same table.
+  raw baseline then writes the same records again under other external ids into the same table. The
+  "fresh company (bench:ingest)" row is \`bench/ingest-file.ts\` run as a child: a new database with a company
+  of 1,000 members, and its own baseline writing rows of the app's shape.
 `;
   fs.mkdirSync(path.dirname(args.out), { recursive: true });
   fs.writeFileSync(args.out, md);

@@ -27,8 +27,10 @@ interface Server {
   stop(): Promise<void>;
 }
 
-async function startServer(url: string, port: number): Promise<Server> {
-  const child = spawn(process.execPath, ["bin/switchboard.mjs", "serve", "--port", String(port)], {
+async function startServer(url: string, port: number, workers: number): Promise<Server> {
+  const argv = ["bin/switchboard.mjs", "serve", "--port", String(port)];
+  if (workers > 1) argv.push("--workers", String(workers));
+  const child = spawn(process.execPath, argv, {
     env: { ...process.env, DATABASE_URL: url, LOG_LEVEL: "silent" },
     stdio: ["pipe", "pipe", "pipe"],
   });
@@ -78,8 +80,10 @@ export async function httpLoad(opts: {
   batchRecords: number;
   usageStartMs: number;
   port: number;
+  /** Server processes (`serve --workers N`). */
+  workers: number;
 }): Promise<LoadResult[]> {
-  const server = await startServer(opts.url, opts.port);
+  const server = await startServer(opts.url, opts.port, opts.workers);
   const db = openDatabase(opts.url);
   try {
     const login = await fetch(`${server.base}/api/v1/auth/login`, {
