@@ -3,14 +3,15 @@
  * seeded moments in the middle of heavy allocation and ingestion, restarted, and sent again what they had
  * not acknowledged (same Idempotency-Key, same external ids). After every loop: every acknowledged and
  * re-sent request took effect exactly once, no transfer is half applied, every balance is the sum of its
- * entries, money is conserved and every report adds up. CRASH_LOOPS sets the loops per dialect and target
- * (3 here; `npm run test:stress` runs 50), CRASH_SEED the seed.
+ * entries, money is conserved and every report adds up. CRASH_LOOPS sets the server's loops per dialect
+ * (3 here), CRASH_INGEST_LOOPS the ingestion command's (2 here; `npm run test:stress` runs 50 of each),
+ * CRASH_SEED the seed.
  */
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ingestUsageFile } from "../src/ingest/usage-file";
+import { ingestUsageFile, USAGE_FILE_BATCH_RECORDS_DEFAULT } from "../src/ingest/usage-file";
 import { postgresAvailable } from "./helpers/databases";
 import { ledgerViolations, reportViolations } from "./helpers/ledger-state";
 import {
@@ -30,12 +31,14 @@ import type { Answer, ChildServer, CrashCompany, FileDatabase, MoneyRequest } fr
 
 const pgOk = await postgresAvailable();
 const LOOPS = intEnv("CRASH_LOOPS", 3);
+/** Kills of the ingestion command per dialect (each with its own file, then a full re-run). */
+const INGEST_LOOPS = intEnv("CRASH_INGEST_LOOPS", 2);
 const SEED = intEnv("CRASH_SEED", 20261127);
 /** Requests per loop, and how many clients send them at once. */
 const REQUESTS_PER_LOOP = intEnv("CRASH_REQUESTS", 60);
 const CLIENTS = 4;
 /** Records of the file the ingestion command is killed in (batches of 5,000: several per run). */
-const FILE_RECORDS = intEnv("CRASH_FILE_RECORDS", 15_000);
+const FILE_RECORDS = intEnv("CRASH_FILE_RECORDS", 8_000);
 /**
  * Each loop's successful requests re-sent anyway, to show a retry changes nothing (a refusal is not kept
  * with its key — the idempotency middleware forgets errors — so a refused request is not re-sent).
@@ -193,25 +196,31 @@ async function ingestedState(fdb: FileDatabase, companyId: number) {
   };
 }
 
-/** A usage CSV of `records` valid lines (calls and SMS of every subject) and three invalid ones. */
-function writeUsageFile(file: string, records: number, seed: number, nowMs: number): void {
+/** A usage CSV of `records` valid lines (calls and SMS of every subject) and an invalid one per 5,000; returns their count. */
+function writeUsageFile(file: string, records: number, seed: number, nowMs: number, prefix: string): number {
+  let invalid = 0;
   const rand = seededRandom(seed);
   const lines = ["external_id,subject,kind,started_at,destination,duration_s,segments"];
   for (let i = 0; i < records; i++) {
     const subject = SUBJECTS[Math.floor(rand() * SUBJECTS.length)]!;
     const destination = DESTINATIONS[Math.floor(rand() * DESTINATIONS.length)]!;
     const at = new Date(nowMs - Math.floor(rand() * 3_600_000)).toISOString();
-    if (rand() < 0.2) lines.push(`f-${i},${subject},sms,${at},${destination},,${1 + Math.floor(rand() * 3)}`);
-    else lines.push(`f-${i},${subject},call,${at},${destination},${Math.floor(rand() * 400)},`);
-    if (i % 10_000 === 5_000) lines.push(`bad-${i},${subject},call,${at},00441234,60,`);
+    if (rand() < 0.2)
+      lines.push(`${prefix}-${i},${subject},sms,${at},${destination},,${1 + Math.floor(rand() * 3)}`);
+    else lines.push(`${prefix}-${i},${subject},call,${at},${destination},${Math.floor(rand() * 400)},`);
+    if (i % 5_000 === 2_500) {
+      lines.push(`${prefix}-bad-${i},${subject},call,${at},00441234,60,`);
+      invalid++;
+    }
   }
   fs.writeFileSync(file, lines.join("\n") + "\n");
+  return invalid;
 }
 
 for (const dialect of ["sqlite", "postgres"] as const) {
   describe.skipIf(dialect === "postgres" && !pgOk)(`crash safety of usage ingest (${dialect})`, () => {
     it(
-      `usage ingest killed ${LOOPS} times in the middle of a ${FILE_RECORDS}-record file, then run again, ends as one clean run`,
+      `usage ingest killed ${INGEST_LOOPS} times in the middle of a ${FILE_RECORDS}-record file, then run again, ends as one clean run`,
       async () => {
         const rand = seededRandom(SEED + (dialect === "sqlite" ? 10 : 11));
         const nowMs = Date.now();
@@ -221,8 +230,6 @@ for (const dialect of ["sqlite", "postgres"] as const) {
         try {
           const a = await setUpCompany(killed.db, nowMs);
           const b = await setUpCompany(clean.db, nowMs);
-          const file = path.join(dir, "usage.csv");
-          writeUsageFile(file, FILE_RECORDS, SEED, nowMs);
           const stored = async () =>
             Number(
               (
@@ -234,39 +241,49 @@ for (const dialect of ["sqlite", "postgres"] as const) {
               ).n,
             );
           const tally = { midRun: 0, storedAtKills: [] as number[] };
-          for (let loop = 0; loop < LOOPS; loop++) {
+          // Each loop: a new file (its own external ids) is killed once at a seeded point, then run again to
+          // the end; the same file is ingested once, cleanly, into the other database; both must agree.
+          for (let loop = 0; loop < INGEST_LOOPS; loop++) {
+            const file = path.join(dir, `usage-${loop}.csv`);
+            const invalid = writeUsageFile(file, FILE_RECORDS, SEED + loop, nowMs, `f${loop}`);
             const before = await stored();
-            // Killed once a seeded share of what is left is stored, plus a seeded 0–50 ms.
-            const target = before + Math.floor(rand() * 0.9 * (FILE_RECORDS - before));
+            // Killed once a seeded share of the file is stored — leaving at least one batch of 5,000 to
+            // go — plus a seeded 0–50 ms; with a share of 0 it dies while starting or in its first batch.
+            const share = Math.floor(rand() * Math.max(0, FILE_RECORDS - USAGE_FILE_BATCH_RECORDS_DEFAULT));
             const delayMs = Math.floor(rand() * 51);
             const run = runCli(["usage", "ingest", "--company", String(a.companyId), file], killed.url);
             let exited = false;
             void run.done.then(() => (exited = true));
-            while (!exited && (await stored()) < target) await new Promise((r) => setTimeout(r, 20));
+            while (!exited && (await stored()) < before + share) await new Promise((r) => setTimeout(r, 20));
             await new Promise((r) => setTimeout(r, delayMs));
             run.proc.kill("SIGKILL");
             const end = await run.done;
-            const now = await stored();
-            tally.storedAtKills.push(now);
-            if (end.signal === "SIGKILL" && now < FILE_RECORDS) tally.midRun++;
+            const atKill = (await stored()) - before;
+            tally.storedAtKills.push(atKill);
+            if (end.signal === "SIGKILL" && atKill < FILE_RECORDS) tally.midRun++;
             expect(await ledgerViolations(killed.db, a.companyId), `after kill ${loop}`).toEqual([]);
-          }
-          const final = await runCli(["usage", "ingest", "--company", String(a.companyId), file], killed.url)
-            .done;
-          expect(final.stderr).toBe("");
-          expect(final.code).toBe(3);
-          expect(final.stdout).toMatch(/ 3 rejected /);
-          const rejects = fs.readFileSync(`${file}.rejects.csv`, "utf8").trim().split(/\r?\n/);
-          expect(rejects.length).toBe(1 + 3);
 
-          const once = await ingestUsageFile(clean.db, b.companyId, file, { nowMs: Date.now() });
-          expect([once.stored, once.rejected, once.duplicates]).toEqual([FILE_RECORDS, 3, 0]);
-          expect(await ingestedState(killed, a.companyId)).toEqual(await ingestedState(clean, b.companyId));
+            const final = await runCli(
+              ["usage", "ingest", "--company", String(a.companyId), file],
+              killed.url,
+            ).done;
+            expect(final.stderr).toBe("");
+            expect(final.code).toBe(3);
+            expect(final.stdout).toContain(` ${atKill} duplicates, ${invalid} rejected `);
+            const rejects = fs.readFileSync(`${file}.rejects.csv`, "utf8").trim().split(/\r?\n/);
+            expect(rejects.length).toBe(1 + invalid);
+
+            const once = await ingestUsageFile(clean.db, b.companyId, file, { nowMs: Date.now() });
+            expect([once.stored, once.rejected, once.duplicates]).toEqual([FILE_RECORDS, invalid, 0]);
+            expect(await ingestedState(killed, a.companyId), `loop ${loop}`).toEqual(
+              await ingestedState(clean, b.companyId),
+            );
+          }
           expect(await ledgerViolations(killed.db, a.companyId)).toEqual([]);
           expect(await reportViolations(killed.db, a.companyId, Date.now())).toEqual([]);
           console.info(
-            `crash (${dialect}, usage ingest): ${LOOPS} kills, ${tally.midRun} in the middle of the file ` +
-              `(records stored at each kill: ${tally.storedAtKills.join(", ")} of ${FILE_RECORDS}), then one full run`,
+            `crash (${dialect}, usage ingest): ${INGEST_LOOPS} kills, ${tally.midRun} in the middle of a file ` +
+              `(records stored at each kill: ${tally.storedAtKills.join(", ")} of ${FILE_RECORDS}), each run again`,
           );
           expect(tally.midRun).toBeGreaterThan(0);
         } finally {
@@ -275,7 +292,7 @@ for (const dialect of ["sqlite", "postgres"] as const) {
           fs.rmSync(dir, { recursive: true, force: true });
         }
       },
-      LOOPS * LOOP_TIMEOUT_MS + 120_000,
+      INGEST_LOOPS * LOOP_TIMEOUT_MS + 120_000,
     );
   });
 }

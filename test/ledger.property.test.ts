@@ -4,7 +4,10 @@
  * (across months and Europe/London DST changes) run against a real database, while a small model predicts
  * every balance, every refusal and every Summary total. After each step the invariants are checked:
  * the company balance is never negative, money is conserved, every balance equals the sum of its entries,
- * a refused operation changes nothing, and the Summary of every month adds up and chains to the next.
+ * a refused operation changes nothing, and the Summary of every month adds up and chains to the next; and
+ * every report's totals (Purchases, Allocations of each feature, the Usage of each member and SIP profile)
+ * and every subscription's used minutes and number's term are what the model predicts. FC_RUNS / FC_RUNS_PG
+ * set the runs per dialect.
  */
 import fc from "fast-check";
 import { DateTime } from "luxon";
@@ -13,6 +16,7 @@ import { inTransaction } from "../src/db/database";
 import type { Database, Db, Dialect } from "../src/db/database";
 import type { PaymentMethod, PurchaseStatus, UsageStatus } from "../src/db/schema";
 import { runReport } from "../src/reports/report.service";
+import type { ReportRequest, Viewer } from "../src/reports/report.service";
 import {
   allocateCredit,
   allocateNumber,
@@ -36,8 +40,21 @@ import { companySnapshot } from "./helpers/ledger-state";
 
 const pgOk = await postgresAvailable();
 
-/** Runs per dialect: SQLite is fast enough for many; PostgreSQL pays a round trip per query. */
-const RUNS: Record<Dialect, number> = { sqlite: 100, postgres: 15 };
+/**
+ * Runs per dialect: SQLite is fast enough for many; PostgreSQL pays a round trip per query. FC_RUNS and
+ * FC_RUNS_PG raise them (`npm run test:stress`).
+ */
+const runsFromEnv = (name: string, fallback: number): number => {
+  const n = Number(process.env[name] ?? fallback);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive whole number`);
+  return n;
+};
+/** A generous bound on one history's time (a loaded machine), for the test's timeout. */
+const RUN_TIME_MS_MAX: Record<Dialect, number> = { sqlite: 2_000, postgres: 8_000 };
+const RUNS: Record<Dialect, number> = {
+  sqlite: runsFromEnv("FC_RUNS", 100),
+  postgres: runsFromEnv("FC_RUNS_PG", 15),
+};
 const STEPS_MAX = 25;
 const TIMEZONE = "Europe/London";
 const HOUR_MS = 3_600_000;
@@ -291,6 +308,7 @@ interface ModelSubject {
 }
 
 type FlowKind = "purchased" | "allocated" | "reclaimed" | "features";
+type AllocationAction = "allocate" | "reclaim" | "auto-allocate";
 
 interface Model {
   nowMs: number;
@@ -305,7 +323,22 @@ interface Model {
   usageByMonth: Map<string, number>;
   /** Months of stored usage records (even uncharged ones): activity for the Summary. */
   usageMonths: Set<string>;
-  purchases: { reference: string; status: PurchaseStatus; amountMinor: number }[];
+  purchases: {
+    reference: string;
+    status: PurchaseStatus;
+    amountMinor: number;
+    vatMinor: number;
+    month: string;
+  }[];
+  /** Every row the Allocations report must list, with the month it happened in. */
+  allocations: {
+    month: string;
+    feature: "credit" | "subscription" | "number";
+    action: AllocationAction;
+    amount: number;
+  }[];
+  /** Every stored usage record: what the Usage report of its subject and month must add up to. */
+  usage: { subject: number; month: string; kind: "call" | "sms"; billedS: number; chargeMinor: number }[];
   subscriptions: ModelSubscription[];
   numbersUntil: Map<string, number>;
   externalIds: string[];
@@ -319,15 +352,15 @@ function rateInModel(
   model: Model,
   u: UsageOp,
   startedAtMs: number,
-): { status: UsageStatus; chargeMinor: number } {
+): { status: UsageStatus; chargeMinor: number; billedS: number } {
   const digits = DESTINATIONS[u.destination]!.slice(1);
   const rate = [...RATES]
     .sort((a, b) => b.prefix.length - a.prefix.length)
     .find((r) => digits.startsWith(r.prefix));
   const scale = 10 ** model.exponent;
   if (u.kind === "sms") {
-    if (!rate) return { status: "unrated", chargeMinor: 0 };
-    return { status: "rated", chargeMinor: ceilDiv(rate.smsUnits * u.segments * scale, 10_000) };
+    if (!rate) return { status: "unrated", chargeMinor: 0, billedS: 0 };
+    return { status: "rated", chargeMinor: ceilDiv(rate.smsUnits * u.segments * scale, 10_000), billedS: 0 };
   }
   const first = rate?.first ?? 60;
   const next = rate?.next ?? 60;
@@ -347,15 +380,16 @@ function rateInModel(
     if (sub) {
       exercised.covered++;
       sub.usedMinutes += needed;
-      return { status: "covered", chargeMinor: 0 };
+      return { status: "covered", chargeMinor: 0, billedS };
     }
   }
-  if (!rate) return { status: "unrated", chargeMinor: 0 };
-  if (billedS === 0) return { status: "rated", chargeMinor: 0 };
+  if (!rate) return { status: "unrated", chargeMinor: 0, billedS: 0 };
+  if (billedS === 0) return { status: "rated", chargeMinor: 0, billedS: 0 };
   // (fee + per_minute × billed / 60) in units of 1/10 000, times 10^exponent, rounded up.
   return {
     status: "rated",
     chargeMinor: ceilDiv((rate.feeUnits * 60 + rate.perMinuteUnits * billedS) * scale, 600_000),
+    billedS,
   };
 }
 
@@ -375,6 +409,7 @@ const newTally = () => ({
   duplicates: 0,
   unrated: 0,
   summaries: 0,
+  usageReports: 0,
 });
 let exercised = newTally();
 
@@ -451,6 +486,8 @@ async function setUp(db: Database, currency: Scenario["currency"], runIndex: num
         usageByMonth: new Map(),
         usageMonths: new Set(),
         purchases: [],
+        allocations: [],
+        usage: [],
         subscriptions: [],
         numbersUntil: new Map(),
         externalIds: [],
@@ -472,6 +509,24 @@ async function expectRefused(run: Run, code: ErrorCode, action: (tx: Db) => Prom
   expect((error as AppError).code).toBe(code);
   expect(await companySnapshot(run.db, run.company.id)).toEqual(before);
 }
+
+function allocation(
+  model: Model,
+  atMs: number,
+  feature: Model["allocations"][number]["feature"],
+  action: AllocationAction,
+  amount: number,
+): void {
+  model.allocations.push({ month: monthOf(atMs), feature, action, amount });
+  touched.add(monthOf(atMs));
+}
+
+/**
+ * Months whose reports a step changed (its purchases, allocations and usage records): after each step their
+ * reports are compared with the model — the others cannot have changed, and every month is compared again
+ * at the end of each history.
+ */
+const touched = new Set<string>();
 
 function flow(model: Model, atMs: number, kind: FlowKind, amount: number): void {
   model.flows.push({ month: monthOf(atMs), kind, amount });
@@ -506,7 +561,14 @@ async function step(run: Run, o: Op): Promise<void> {
         .where("id", "=", id)
         .executeTakeFirstOrThrow();
       expect([row.vat_minor, row.total_minor]).toEqual([vat, o.amountMinor + vat]);
-      model.purchases.push({ reference, status: o.status, amountMinor: o.amountMinor });
+      model.purchases.push({
+        reference,
+        status: o.status,
+        amountMinor: o.amountMinor,
+        vatMinor: vat,
+        month: monthOf(now),
+      });
+      touched.add(monthOf(now));
       if (o.status === "completed") {
         flow(model, now, "purchased", o.amountMinor);
         model.purchasesSink -= o.amountMinor;
@@ -532,6 +594,7 @@ async function step(run: Run, o: Op): Promise<void> {
       }
       await inTransaction(db, settle);
       target.status = o.status;
+      touched.add(target.month);
       if (o.status === "completed") {
         flow(model, now, "purchased", target.amountMinor);
         model.purchasesSink -= target.amountMinor;
@@ -548,6 +611,7 @@ async function step(run: Run, o: Op): Promise<void> {
       }
       await inTransaction(db, allocate);
       flow(model, now, "allocated", amountMinor);
+      allocation(model, now, "credit", "allocate", amountMinor);
       s.balance += amountMinor;
       return;
     }
@@ -565,6 +629,7 @@ async function step(run: Run, o: Op): Promise<void> {
       }
       await inTransaction(db, reclaim);
       flow(model, now, "reclaimed", amountMinor);
+      allocation(model, now, "credit", "reclaim", amountMinor);
       s.balance -= amountMinor;
       return;
     }
@@ -595,6 +660,7 @@ async function step(run: Run, o: Op): Promise<void> {
       expect([row.active_from_ms, row.active_until_ms]).toEqual([now, untilMs]);
       model.subscriptions.push({ subject: o.to, plan: o.plan, fromMs: now, untilMs, usedMinutes: 0 });
       flow(model, now, "features", plan.priceMinor);
+      allocation(model, now, "subscription", "allocate", plan.priceMinor);
       model.featuresSink += plan.priceMinor;
       return;
     }
@@ -620,6 +686,7 @@ async function step(run: Run, o: Op): Promise<void> {
       await inTransaction(db, allocate);
       model.numbersUntil.set(number, plusMonths(now, o.months));
       flow(model, now, "features", o.priceMinor);
+      allocation(model, now, "number", "allocate", o.priceMinor);
       model.featuresSink += o.priceMinor;
       return;
     }
@@ -673,6 +740,14 @@ async function step(run: Run, o: Op): Promise<void> {
         model.usageMonths.add(monthOf(startedAtMs));
         const rated = rateInModel(model, { ...u, subject: subjectIndex, destination }, startedAtMs);
         stored.push({ external_id: externalId, status: rated.status, charge_minor: rated.chargeMinor });
+        model.usage.push({
+          subject: subjectIndex,
+          month: monthOf(startedAtMs),
+          kind: u.kind,
+          billedS: u.kind === "call" ? rated.billedS : 0,
+          chargeMinor: rated.chargeMinor,
+        });
+        touched.add(monthOf(startedAtMs));
         if (rated.status === "unrated") expected.unrated++;
         const charge = rated.chargeMinor;
         if (charge === 0) continue;
@@ -691,6 +766,7 @@ async function step(run: Run, o: Op): Promise<void> {
         s.autoByMonth.set(month, autoSoFar + rule.amountMinor);
         s.balance += rule.amountMinor;
         flow(model, now, "allocated", rule.amountMinor);
+        allocation(model, now, "credit", "auto-allocate", rule.amountMinor);
         expected.autoAllocations++;
       }
       const rates = await loadRateTable(db, company.id);
@@ -698,7 +774,7 @@ async function step(run: Run, o: Op): Promise<void> {
       exercised.autoAllocations += result.autoAllocations;
       exercised.duplicates += result.duplicates;
       exercised.unrated += result.unrated;
-      expect(result).toEqual(expected);
+      expect(result).toMatchObject(expected);
       if (stored.length > 0) {
         const rows = await db.k
           .selectFrom("usage_records")
@@ -819,6 +895,108 @@ async function checkInvariants(run: Run): Promise<void> {
   }
 }
 
+async function reportOf(run: Run, request: ReportRequest, viewer: Viewer = { kind: "operator" }) {
+  const result = await runReport(run.db, run.company, request, viewer, run.model.nowMs);
+  let rows = 0;
+  for await (const _row of result.rows) rows++;
+  return { totals: result.totals, rows };
+}
+
+/**
+ * Every report of each month against the model: Purchases (count and completed amount, VAT and total),
+ * Allocations of every feature (count, allocated, reclaimed, auto-allocated), the Usage of every member and
+ * SIP profile (calls, SMS, billed seconds, charged); and every subscription's used minutes and every
+ * number's term as the model has them.
+ */
+async function checkReports(run: Run, months: Iterable<string>): Promise<void> {
+  const { model } = run;
+  const fmt = (minor: number) => formatMinor(minor, model.exponent);
+  const owner = await run.db.k
+    .selectFrom("admins")
+    .selectAll()
+    .where("id", "=", run.adminId)
+    .executeTakeFirstOrThrow();
+  // The owner is treated as having read the privacy notice; members open their own usage (no consent needed).
+  const ownerViewer: Viewer = { kind: "admin", admin: { ...owner, privacy_acknowledged_at_ms: 0 } };
+  for (const month of months) {
+    const made = model.purchases.filter((p) => p.month === month);
+    const completed = made.filter((p) => p.status === "completed");
+    const sumOf = (xs: { amountMinor: number }[]) => xs.reduce((acc, x) => acc + x.amountMinor, 0);
+    const vat = completed.reduce((acc, p) => acc + p.vatMinor, 0);
+    const purchases = await reportOf(run, { report: "purchases", month, format: "json" });
+    expect(purchases, `Purchases of ${month}`).toEqual({
+      totals: {
+        count: made.length,
+        completed_amount: fmt(sumOf(completed)),
+        completed_vat: fmt(vat),
+        completed_total: fmt(sumOf(completed) + vat),
+      },
+      rows: made.length,
+    });
+    for (const feature of ["credit", "subscription", "number"] as const) {
+      const mine = model.allocations.filter((a) => a.month === month && a.feature === feature);
+      const sum = (action: AllocationAction) =>
+        fmt(mine.filter((a) => a.action === action).reduce((acc, a) => acc + a.amount, 0));
+      const allocations = await reportOf(run, { report: "allocations", month, feature, format: "json" });
+      expect(allocations, `Allocations (${feature}) of ${month}`).toEqual({
+        totals: {
+          count: mine.length,
+          allocated: sum("allocate"),
+          reclaimed: sum("reclaim"),
+          auto_allocated: sum("auto-allocate"),
+        },
+        rows: mine.length,
+      });
+    }
+    for (const [index, s] of model.subjects.entries()) {
+      const records = model.usage.filter((u) => u.subject === index && u.month === month);
+      const viewer: Viewer =
+        s.subject.type === "member" ? { kind: "member", memberId: s.subject.id } : ownerViewer;
+      const usage = await reportOf(
+        run,
+        { report: "usage", month, subject: SUBJECTS[index]!.ref, format: "json" },
+        viewer,
+      );
+      expect(usage, `Usage of ${s.subject.name} in ${month}`).toEqual({
+        totals: {
+          calls: records.filter((u) => u.kind === "call").length,
+          sms: records.filter((u) => u.kind === "sms").length,
+          billed_seconds: records.reduce((acc, u) => acc + u.billedS, 0),
+          charged: fmt(records.reduce((acc, u) => acc + u.chargeMinor, 0)),
+        },
+        rows: records.length,
+      });
+      exercised.usageReports++;
+    }
+  }
+  const subscriptions = await run.db.k
+    .selectFrom("subscriptions")
+    .select(["used_minutes", "active_until_ms"])
+    .where("company_id", "=", run.company.id)
+    .orderBy("id")
+    .execute();
+  expect(subscriptions).toEqual(
+    model.subscriptions.map((x) => ({ used_minutes: x.usedMinutes, active_until_ms: x.untilMs })),
+  );
+  const numbers = await run.db.k
+    .selectFrom("numbers")
+    .select(["number", "active_until_ms"])
+    .where("company_id", "=", run.company.id)
+    .execute();
+  // The latest term of each number is the one the model remembers.
+  const latest = new Map<string, number>();
+  for (const n of numbers) latest.set(n.number, Math.max(latest.get(n.number) ?? 0, n.active_until_ms));
+  expect(Object.fromEntries(latest)).toEqual(Object.fromEntries(model.numbersUntil));
+}
+
+/** Every month from the first with ledger or usage activity to the current one. */
+function activeMonths(model: Model): string[] {
+  const all = [...model.flows.map((f) => f.month), ...model.usageMonths, monthOf(model.nowMs)].sort();
+  const out: string[] = [];
+  for (let month = all[0]!; month <= all[all.length - 1]!; month = nextMonth(month)) out.push(month);
+  return out;
+}
+
 for (const dialect of ["sqlite", "postgres"] as const) {
   describe.skipIf(dialect === "postgres" && !pgOk)(`ledger model (${dialect})`, () => {
     let db: Database;
@@ -831,33 +1009,41 @@ for (const dialect of ["sqlite", "postgres"] as const) {
       await drop();
     });
 
-    it(`keeps money conserved and every report consistent over ${RUNS[dialect]} random histories`, async () => {
-      exercised = newTally();
-      await fc.assert(
-        fc.asyncProperty(scenario, async ({ currency, ops }) => {
-          const run = await setUp(db, currency, runIndex++);
-          for (const o of ops) {
-            await step(run, o);
-            await checkInvariants(run);
-          }
-        }),
-        { numRuns: RUNS[dialect] },
-      );
-      // With 100 histories each of these happens many times (a covered call and an auto-allocation ~10
-      // times on average); too few PostgreSQL runs to insist.
-      if (dialect === "sqlite") {
-        expect([...exercised.refused].sort()).toEqual([
-          "conflict",
-          "forbidden",
-          "insufficient_balance",
-          "not_found",
-        ]);
-        expect(exercised.covered).toBeGreaterThan(0);
-        expect(exercised.autoAllocations).toBeGreaterThan(0);
-        expect(exercised.duplicates).toBeGreaterThan(0);
-        expect(exercised.unrated).toBeGreaterThan(0);
-        expect(exercised.summaries).toBeGreaterThan(RUNS[dialect]);
-      }
-    });
+    it(
+      `keeps money conserved and every report consistent over ${RUNS[dialect]} random histories`,
+      async () => {
+        exercised = newTally();
+        await fc.assert(
+          fc.asyncProperty(scenario, async ({ currency, ops }) => {
+            const run = await setUp(db, currency, runIndex++);
+            for (const o of ops) {
+              touched.clear();
+              await step(run, o);
+              await checkInvariants(run);
+              await checkReports(run, touched);
+            }
+            await checkReports(run, activeMonths(run.model));
+          }),
+          { numRuns: RUNS[dialect] },
+        );
+        // With 100 histories each of these happens many times (a covered call and an auto-allocation ~10
+        // times on average); too few PostgreSQL runs to insist.
+        if (dialect === "sqlite") {
+          expect([...exercised.refused].sort()).toEqual([
+            "conflict",
+            "forbidden",
+            "insufficient_balance",
+            "not_found",
+          ]);
+          expect(exercised.covered).toBeGreaterThan(0);
+          expect(exercised.autoAllocations).toBeGreaterThan(0);
+          expect(exercised.duplicates).toBeGreaterThan(0);
+          expect(exercised.unrated).toBeGreaterThan(0);
+          expect(exercised.summaries).toBeGreaterThan(RUNS[dialect]);
+          expect(exercised.usageReports).toBeGreaterThan(RUNS[dialect]);
+        }
+      },
+      60_000 + RUNS[dialect] * RUN_TIME_MS_MAX[dialect],
+    );
   });
 }
