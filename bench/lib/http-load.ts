@@ -31,7 +31,8 @@ async function startServer(url: string, port: number, workers: number): Promise<
   const argv = ["bin/switchboard.mjs", "serve", "--port", String(port)];
   if (workers > 1) argv.push("--workers", String(workers));
   const child = spawn(process.execPath, argv, {
-    env: { ...process.env, DATABASE_URL: url, LOG_LEVEL: "silent" },
+    // Retention off: the dataset spans 12 months, and the default 6-month purge would run at start, under the load.
+    env: { ...process.env, DATABASE_URL: url, LOG_LEVEL: "silent", USAGE_RETENTION_MONTHS: "0" },
     stdio: ["pipe", "pipe", "pipe"],
   });
   let out = "";
