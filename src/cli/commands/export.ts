@@ -10,6 +10,7 @@ import type { Writable } from "node:stream";
 import type { Command } from "commander";
 import { exportBundle } from "../../bundle/export";
 import type { CliContext } from "../context";
+import { invalid } from "../../shared/errors";
 import { parseCompanyId } from "./shared";
 
 /** Output is gathered into pieces of about this size before it is written. */
@@ -62,6 +63,8 @@ export function registerExport(program: Command, ctx: CliContext): void {
       } else {
         // A temporary file beside the target, renamed at the end: FILE is never left half written.
         const target = path.resolve(opts.out);
+        if (!fs.statSync(path.dirname(target), { throwIfNoEntry: false })?.isDirectory())
+          throw invalid(`cannot write ${opts.out}: its directory does not exist`);
         const temporary = `${target}.${process.pid}.partial`;
         const file = fs.createWriteStream(temporary, { flags: "wx" });
         await once(file, "open");
