@@ -265,6 +265,19 @@ describe.each(DIALECTS.filter((d) => d === "sqlite" || pgOk))("corrupted files o
     );
   });
 
+  it("bundle: a NUL character is refused with its place on both databases (PostgreSQL cannot store it)", async () => {
+    const doc = specExampleBundle() as { groups: { name: string }[] };
+    const group = doc.groups[0];
+    if (group) group.name = "Sa\u0000les";
+    const file = path.join(dir, `nul-${dialect}.json`);
+    fs.writeFileSync(file, JSON.stringify(doc));
+    const before = await tableRowCounts(db);
+    const r = await cli(url, ["import", file]);
+    expectCleanRefusal(r, "NUL in a group name");
+    expect(r.err).toContain("groups[0].name: must not contain the NUL character");
+    expect(await tableRowCounts(db)).toEqual(before);
+  });
+
   for (const format of ["csv", "ndjson"] as const) {
     it(`usage ${format}: corrupted lines are rejected one by one, the rest stored once`, async () => {
       let batch = 0;
@@ -318,23 +331,6 @@ describe.each(DIALECTS.filter((d) => d === "sqlite" || pgOk))("corrupted files o
       );
     });
   }
-
-  it("usage: a line over the length limit and a file across batches", async () => {
-    if (dialect !== "sqlite") return;
-    const rows = usageLines(12_000, 500_000);
-    const lines = ndjsonOf(rows).split("\n");
-    lines[6_000] = JSON.stringify({
-      external_id: "x".repeat(USAGE_FILE_LINE_CHARS_MAX),
-      subject: "acme.bob",
-    });
-    const file = path.join(dir, "big.ndjson");
-    fs.writeFileSync(file, lines.join("\n"));
-    const r = await cli(url, ["usage", "ingest", "--company", String(companyId), "--json", file]);
-    expect(r.code, r.err).toBe(3);
-    const result = JSON.parse(r.out) as { stored: number; rejected: number };
-    expect(result).toMatchObject({ stored: 11_999, rejected: 1 });
-    expect(fs.readFileSync(`${file}.rejects.csv`, "utf8")).toMatch(/\r?\n6001,/);
-  });
 
   it("members CSV over HTTP: imports all rows or, on the first bad line, none — naming the line", async () => {
     const app = createApp({ db, clock: new ManualClock(NOW), config: loadConfig({ LOG_LEVEL: "silent" }) });
@@ -403,6 +399,23 @@ describe.each(DIALECTS.filter((d) => d === "sqlite" || pgOk))("corrupted files o
     expect(r.status).toBe(400);
     expect(r.text).toContain(`line ${MEMBERS_IMPORT_ROWS_MAX + 2}`);
     expect(await companyFingerprint(db, companyId)).toBe(before);
+  });
+
+  it("usage: a line over the length limit and a file across batches", async () => {
+    if (dialect !== "sqlite") return;
+    const rows = usageLines(6_000, 500_000);
+    const lines = ndjsonOf(rows).split("\n");
+    lines[3_000] = JSON.stringify({
+      external_id: "x".repeat(USAGE_FILE_LINE_CHARS_MAX),
+      subject: "acme.bob",
+    });
+    const file = path.join(dir, "big.ndjson");
+    fs.writeFileSync(file, lines.join("\n"));
+    const r = await cli(url, ["usage", "ingest", "--company", String(companyId), "--json", file]);
+    expect(r.code, r.err).toBe(3);
+    const result = JSON.parse(r.out) as { stored: number; rejected: number };
+    expect(result).toMatchObject({ stored: 5_999, rejected: 1 });
+    expect(fs.readFileSync(`${file}.rejects.csv`, "utf8")).toMatch(/\r?\n3001,/);
   });
 });
 

@@ -96,13 +96,16 @@ const isRecord = (value: unknown): value is Record<string, unknown> =>
 const E = { error: explain };
 
 const object = <Shape extends z.core.$ZodLooseShape>(shape: Shape) => z.strictObject(shape, E);
-const text = (charsMax: number) => z.string(E).min(1, E).max(charsMax, E);
+/** PostgreSQL cannot store U+0000 in text, and no field has a use for it: refused on both databases alike. */
+const noNul = (value: string): boolean => !value.includes("\u0000");
+const NO_NUL_MESSAGE = "must not contain the NUL character (U+0000)";
+const text = (charsMax: number) => z.string(E).min(1, E).max(charsMax, E).refine(noNul, NO_NUL_MESSAGE);
 const list = <T extends z.ZodType>(item: T, itemsMax: number) => z.array(item, E).max(itemsMax, E);
 const int = (min: number, max: number) => z.int(E).min(min, E).max(max, E);
 const bool = () => z.boolean(E);
 const oneOf = <const T extends readonly [string, ...string[]]>(values: T) => z.enum(values, E);
 const pattern = (charsMax: number, regex: RegExp, message: string) =>
-  z.string(E).max(charsMax, E).regex(regex, message);
+  z.string(E).max(charsMax, E).refine(noNul, NO_NUL_MESSAGE).regex(regex, message);
 
 /** An amount, a price or a rate in major units; how many decimals the currency allows is the importer's check. */
 const decimal = () => pattern(AMOUNT_CHARS_MAX, /^\d+(\.\d+)?$/, 'must be a decimal string like "12.50"');
