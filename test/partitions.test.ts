@@ -13,6 +13,7 @@ import { inTransaction, openDatabase } from "../src/db/database";
 import type { Database, Dialect } from "../src/db/database";
 import { migrate, MIGRATIONS } from "../src/db/migrate";
 import {
+  dropUsagePartition,
   ensureUsagePartitions,
   listUsagePartitions,
   USAGE_DEFAULT_PARTITION,
@@ -264,6 +265,34 @@ for (const dialect of DIALECTS) {
       );
       expect(r).toMatchObject({ stored: 1, duplicates: 1, rejected: [] });
       if (dialect === "postgres") expect(await listUsagePartitions(d)).toContain("2032-07");
+    });
+
+    it("a partition is dropped only when every company in it has recorded the month as purged", async ({
+      skip,
+    }) => {
+      if (!db) skip();
+      const d = db;
+      const drop = (month: string) => inTransaction(d, (tx) => dropUsagePartition(tx, month));
+      if (dialect === "sqlite") {
+        expect(await drop("2025-01")).toBe(false);
+        return;
+      }
+      expect(await drop("2025-01")).toBe(false);
+      expect(await listUsagePartitions(d)).toContain("2025-01");
+      await d.k
+        .insertInto("usage_purges")
+        .values({
+          company_id: companyId,
+          month: "2025-01",
+          account_id: accountId,
+          records: 2,
+          charge_minor: 14,
+          purged_at_ms: 0,
+        })
+        .execute();
+      expect(await drop("2025-01")).toBe(true);
+      expect(await listUsagePartitions(d)).not.toContain("2025-01");
+      expect(await drop("2025-01")).toBe(false);
     });
 
     it("partition names come only from well-formed months", () => {

@@ -113,13 +113,26 @@ async function createPartition(db: Db, month: string): Promise<void> {
     .execute(db.k);
 }
 
-/** Drops a month's partition with its rows (retention); returns false when the month has none. */
+/**
+ * Drops a month's partition with its rows (retention). Only when every company with rows in it has recorded
+ * that month as purged (`usage_purges`): a row that arrived after its company's purge step — a company that
+ * had nothing that month, then sent an old record — is kept for the next run to count. Returns false when
+ * the month has no partition or it was kept.
+ */
 export async function dropUsagePartition(db: Db, month: string): Promise<boolean> {
   const name = usagePartitionName(month);
   if (db.dialect !== "postgres" || name === null) return false;
   await sql`select pg_advisory_xact_lock(${PARTITION_LOCK_KEY})`.execute(db.k);
   const months = await listUsagePartitions(db);
   if (!months.includes(month)) return false;
+  // No insert can reach the partition from here to the drop (which locks the parent like this anyway;
+  // taking the parent first, as every writer does, avoids a lock-order deadlock).
+  await sql.raw(`lock table usage_records, ${name} in access exclusive mode`).execute(db.k);
+  const unrecorded = await sql<{ company_id: number }>`
+    select company_id from ${sql.table(name)}
+    except select company_id from usage_purges where month = ${month}
+    limit 1`.execute(db.k);
+  if (unrecorded.rows.length > 0) return false;
   await sql.raw(`drop table ${name}`).execute(db.k);
   knownMonths(db)?.delete(month);
   return true;
