@@ -71,6 +71,8 @@ export function byteStream(
 }
 
 const JSON_MEDIA = "application/json; charset=utf-8";
+/** Says whether a JSON report came from the report cache ("hit") or was computed ("miss"). */
+export const CACHE_HEADER = "x-report-cache";
 
 const FILTER_PARAMS = ["group", "status", "payment_method", "recipient", "action", "kind", "prefix"] as const;
 
@@ -146,7 +148,8 @@ export function reportRoutes(opts: { cache?: ReportCache | undefined } = {}) {
             filter,
           });
           const hit = cache.get(cacheKey);
-          if (hit !== undefined) return c.body(hit, 200, { "content-type": JSON_MEDIA });
+          if (hit !== undefined)
+            return c.body(hit, 200, { "content-type": JSON_MEDIA, [CACHE_HEADER]: "hit" });
         }
       }
       const result = await runReport(
@@ -173,7 +176,10 @@ export function reportRoutes(opts: { cache?: ReportCache | undefined } = {}) {
           "content-disposition": `attachment; filename="${name}"`,
         });
       }
-      return c.body(body, 200, { "content-type": JSON_MEDIA });
+      return c.body(body, 200, {
+        "content-type": JSON_MEDIA,
+        ...(key !== undefined ? { [CACHE_HEADER]: "miss" } : {}),
+      });
     },
   );
 
