@@ -299,7 +299,7 @@ describe.each(DIALECTS.filter((d) => d === "sqlite" || pgOk))("hostile HTTP requ
       expect([...fuzzed].sort()).toEqual(routes.map(routeKey).sort());
       // Bounded by the test's timeout (a hang fails), which grows with FUZZ_RUNS.
     },
-    Math.max(120_000, RUNS[dialect] * 8_000),
+    Math.max(120_000, RUNS[dialect] * 15_000),
   );
 
   it("bodies over the limit are refused with 413, with and without a content-length", async () => {
