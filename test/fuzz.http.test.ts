@@ -40,7 +40,7 @@ import { specExampleBundle } from "./helpers/spec-example-bundle";
 const pgOk = await postgresAvailable();
 const PASSWORD = "optional plain text, hashed on import";
 /** Cases per route and principal: PostgreSQL answers more slowly, so it gets fewer by default. */
-const RUNS: Record<string, number> = { sqlite: fuzzRuns(10), postgres: fuzzRuns(4) };
+const RUNS: Record<"sqlite" | "postgres", number> = { sqlite: fuzzRuns(10), postgres: fuzzRuns(4) };
 
 /** Routes outside the OpenAPI document; a new one must be added here (and fuzzed below). */
 const NON_OPENAPI_ROUTES = [
