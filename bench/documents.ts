@@ -3,9 +3,13 @@
  * the CSV, XLSX and PDF writers into a sink that counts and drops the bytes, each format in its own
  * process so that its peak resident memory is its own. Prints rows/s, seconds, output size and peak RSS.
  *
- *   node --import tsx bench/documents.ts [--rows 200000] [--formats csv,xlsx,pdf] [--keep DIR]
+ *   node --import tsx bench/documents.ts [--rows 200000] [--formats csv,xlsx,pdf] [--keep DIR] [--json]
+ *        [--database-url URL --company ID --month YYYY-MM [--subject REF] [--dialect sqlite|postgres]]
  *
- * `--keep DIR` writes the files to DIR instead of dropping them (to look at them).
+ * `--keep DIR` writes the files to DIR instead of dropping them (to look at them). With --database-url the
+ * rows are the real Usage report of an existing database (e.g. the benchmark generator's): the company's
+ * busiest subject of the month unless --subject names one, read and rendered exactly as the server does.
+ * --json prints one JSON object (every format's measurement) on stdout instead of the table.
  */
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
@@ -15,9 +19,14 @@ import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { openDatabase } from "../src/db/database";
+import type { Database } from "../src/db/database";
 import { pdfStream } from "../src/documents/pdf";
 import { xlsxStream } from "../src/documents/xlsx";
 import { csvStream } from "../src/reports/csv";
+import { renderReport } from "../src/reports/render";
+import { runReport } from "../src/reports/report.service";
+import { loadCompany } from "../src/services/company-context";
 import { REPORT_COLUMNS } from "../src/reports/definitions";
 import type { ReportRow } from "../src/reports/definitions";
 import type { ReportResult } from "../src/reports/report.service";
@@ -103,6 +112,87 @@ class CountingSink extends Writable {
   }
 }
 
+interface Source {
+  url: string;
+  company: number;
+  month: string;
+  subject: string | undefined;
+}
+
+/** The subject (username or sip:NAME) with the most usage rows in the month. */
+async function busiestSubject(db: Database, companyId: number, month: string): Promise<string> {
+  const top = await db.k
+    .selectFrom("usage_records as u")
+    .leftJoin("members as m", "m.account_id", "u.account_id")
+    .leftJoin("sip_profiles as s", "s.account_id", "u.account_id")
+    .select(["m.username", "s.name", (eb) => eb.fn.countAll<number>().as("n")])
+    .where("u.company_id", "=", companyId)
+    .where("u.month", "=", month)
+    .groupBy(["u.account_id", "m.username", "s.name"])
+    .orderBy("n", "desc")
+    .limit(1)
+    .executeTakeFirst();
+  if (!top) throw new Error(`company ${companyId} has no usage in ${month}`);
+  return top.username ?? `sip:${top.name ?? ""}`;
+}
+
+/** The real Usage report of an existing database, as the server renders it; returns the stream and rows. */
+async function renderFromDatabase(
+  format: Format,
+  source: Source,
+): Promise<{ stream: Readable; rows: () => number; close(): Promise<void> }> {
+  const db = openDatabase(source.url);
+  const company = await loadCompany(db, source.company);
+  const subject = source.subject ?? (await busiestSubject(db, source.company, source.month));
+  // An owner who acknowledged the privacy notice: the same checks and audit entry as any opening.
+  const admin = await db.k
+    .selectFrom("admins")
+    .selectAll()
+    .where("company_id", "=", source.company)
+    .where("role", "=", "owner")
+    .where("removed_at_ms", "is", null)
+    .executeTakeFirst();
+  const viewer = {
+    kind: "admin" as const,
+    admin: admin
+      ? { ...admin, privacy_acknowledged_at_ms: admin.privacy_acknowledged_at_ms ?? GENERATED_AT_MS }
+      : {
+          id: 0,
+          company_id: source.company,
+          email: "bench@bench.example",
+          name: "Bench",
+          role: "owner" as const,
+          password_hash: null,
+          privacy_acknowledged_at_ms: GENERATED_AT_MS,
+          created_at_ms: 0,
+          removed_at_ms: null,
+        },
+  };
+  const result = await runReport(
+    db,
+    company,
+    { report: "usage", month: source.month, subject, format },
+    viewer,
+    GENERATED_AT_MS,
+  );
+  let count = 0;
+  const counted = (async function* () {
+    for await (const row of result.rows) {
+      count++;
+      yield row;
+    }
+  })();
+  // CSV and JSON read the rows in batches; counting them one by one would measure the counter.
+  const rows = format === "csv" ? result.rows : counted;
+  const totals = result.totals;
+  const expected = Number(totals["calls"] ?? 0) + Number(totals["sms"] ?? 0);
+  return {
+    stream: renderReport({ ...result, rows }, format, { generatedAtMs: GENERATED_AT_MS }),
+    rows: () => (format === "csv" ? expected : count),
+    close: () => db.close(),
+  };
+}
+
 interface Measurement {
   format: Format;
   rows: number;
@@ -110,19 +200,44 @@ interface Measurement {
   rowsPerSecond: number;
   outputMB: number;
   peakRssMB: number;
+  /** Peak private (anonymous) resident memory; 0 where /proc is not there. */
+  peakAnonMB: number;
+  /** Rows per second of this process's CPU time: what a busy machine's wall clock does not distort. */
+  rowsPerCpuSecond: number;
 }
 
-async function child(format: Format, count: number, keep: string | undefined): Promise<void> {
+async function child(
+  format: Format,
+  synthetic: number,
+  keep: string | undefined,
+  source: Source | undefined,
+): Promise<void> {
   const started = performance.now();
+  const cpuStarted = process.cpuUsage();
+  // Anonymous (private) resident memory, sampled: maxRSS also counts file pages a database maps in.
+  let peakAnonKb = 0;
+  const sample = () => {
+    const m = /RssAnon:\s+(\d+)/.exec(fs.readFileSync("/proc/self/status", "utf8"));
+    peakAnonKb = Math.max(peakAnonKb, Number(m?.[1] ?? 0));
+  };
+  const sampler = fs.existsSync("/proc/self/status") ? setInterval(sample, 50) : undefined;
   const sink = new CountingSink();
+  const fromDb = source === undefined ? undefined : await renderFromDatabase(format, source);
+  const stream = fromDb?.stream ?? render(format, synthetic);
   if (keep !== undefined) {
-    const file = path.join(keep, `usage-${count}.${format}`);
-    await pipeline(render(format, count), fs.createWriteStream(file));
+    const file = path.join(keep, `usage-${synthetic}.${format}`);
+    await pipeline(stream, fs.createWriteStream(file));
     sink.bytes = fs.statSync(file).size;
   } else {
-    await pipeline(render(format, count), sink);
+    await pipeline(stream, sink);
   }
   const seconds = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuStarted);
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+  clearInterval(sampler);
+  if (sampler !== undefined) sample();
+  const count = fromDb?.rows() ?? synthetic;
+  await fromDb?.close();
   const m: Measurement = {
     format,
     rows: count,
@@ -131,6 +246,8 @@ async function child(format: Format, count: number, keep: string | undefined): P
     outputMB: Math.round(sink.bytes / 1e5) / 10,
     // maxRSS is in kilobytes on Linux.
     peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
+    peakAnonMB: Math.round(peakAnonKb / 1024),
+    rowsPerCpuSecond: Math.round(count / cpuSeconds),
   };
   process.stdout.write(`${JSON.stringify(m)}\n`);
 }
@@ -142,20 +259,41 @@ async function run(): Promise<void> {
       formats: { type: "string", default: FORMATS.join(",") },
       child: { type: "string" },
       keep: { type: "string" },
+      json: { type: "boolean", default: false },
+      "database-url": { type: "string" },
+      company: { type: "string" },
+      month: { type: "string" },
+      subject: { type: "string" },
+      dialect: { type: "string" },
     },
   });
+  const url = values["database-url"];
+  if (url !== undefined && (values.company === undefined || values.month === undefined))
+    throw new Error("--database-url needs --company ID and --month YYYY-MM");
+  const source: Source | undefined =
+    url === undefined
+      ? undefined
+      : { url, company: Number(values.company), month: values.month ?? "", subject: values.subject };
+  if (values.dialect !== undefined && url !== undefined && !url.startsWith(values.dialect.slice(0, 6)))
+    throw new Error(`--dialect ${values.dialect} does not match --database-url`);
   const count = Number(values.rows);
   if (!Number.isSafeInteger(count) || count < 0)
     throw new Error(`--rows takes a whole number (got ${values.rows})`);
   const keep = values.keep === undefined ? undefined : path.resolve(values.keep);
   if (keep !== undefined) fs.mkdirSync(keep, { recursive: true });
-  if (values.child !== undefined) return child(values.child as Format, count, keep);
+  if (values.child !== undefined) return child(values.child as Format, count, keep, source);
+  const say = (line: string) => (values.json ? process.stderr : process.stdout).write(`${line}\n`);
 
   const formats = values.formats
     .split(",")
     .filter((f): f is Format => (FORMATS as readonly string[]).includes(f));
-  console.log(`document writers, ${count.toLocaleString("en")} Usage rows each (Node ${process.version})`);
-  console.log("format   rows/s     seconds   output MB   peak RSS MB");
+  say(
+    source === undefined
+      ? `document writers, ${count.toLocaleString("en")} Usage rows each (Node ${process.version})`
+      : `document writers, the Usage report of company ${source.company}, ${source.month}, from ${source.url.split(":")[0] ?? ""} (Node ${process.version})`,
+  );
+  say("format   rows/s     seconds   output MB   peak RSS MB   peak anon MB   rows/CPU-s");
+  const all: Measurement[] = [];
   for (const format of formats) {
     const args = [
       "--import",
@@ -167,16 +305,30 @@ async function run(): Promise<void> {
       String(count),
     ];
     if (keep !== undefined) args.push("--keep", keep);
+    if (source !== undefined) {
+      args.push("--database-url", source.url, "--company", String(source.company), "--month", source.month);
+      if (source.subject !== undefined) args.push("--subject", source.subject);
+    }
     const line = execFileSync(process.execPath, args, {
       encoding: "utf8",
       stdio: ["ignore", "pipe", "inherit"],
     });
     const m = JSON.parse(line.trim().split("\n").pop() ?? "{}") as Measurement;
-    console.log(
+    all.push(m);
+    say(
       `${m.format.padEnd(8)} ${String(m.rowsPerSecond).padStart(8)} ${String(m.seconds).padStart(10)} ` +
-        `${String(m.outputMB).padStart(11)} ${String(m.peakRssMB).padStart(13)}`,
+        `${String(m.outputMB).padStart(11)} ${String(m.peakRssMB).padStart(13)} ` +
+        `${String(m.peakAnonMB).padStart(14)} ${String(m.rowsPerCpuSecond).padStart(12)}`,
     );
   }
+  if (values.json)
+    process.stdout.write(
+      `${JSON.stringify({
+        source: source === undefined ? "synthetic" : "database",
+        ...(source === undefined ? { rows: count } : { company: source.company, month: source.month }),
+        formats: all,
+      })}\n`,
+    );
 }
 
 await run();

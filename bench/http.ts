@@ -57,7 +57,8 @@ async function startChild(
   const args = ["bin/switchboard.mjs", "serve", "--port", String(port), "--workers", String(WORKERS)];
   if (demo) args.push("--demo");
   const child = spawn(process.execPath, args, {
-    env: { ...process.env, DATABASE_URL: dbUrl, LOG_LEVEL: opts["log-level"] },
+    // Retention off: a first purge of an old generated dataset must not run under the load.
+    env: { ...process.env, DATABASE_URL: dbUrl, LOG_LEVEL: opts["log-level"], USAGE_RETENTION_MONTHS: "0" },
     stdio: ["ignore", "pipe", "inherit"],
   });
   let out = "";
