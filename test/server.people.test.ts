@@ -763,7 +763,14 @@ describe.each(dialects)("people over HTTP on %s", (dialect) => {
       }
       const carla = s.client();
       await carla.login("carla@acme.example", "carla-password");
-      expect((await carla.get("/api/v1/company")).json.name).toBe("Acme Ltd");
+      // A member sees the company's name and formats, never its money (PRODUCT.md §1).
+      expect((await carla.get("/api/v1/company")).json).toMatchObject({
+        name: "Acme Ltd",
+        currency: "EUR",
+        balance: null,
+        usage_last_30_days: null,
+        days_left: null,
+      });
       expect((await anon().get("/api/v1/company")).status).toBe(401);
       const k = await withKey(["members:read"]);
       expect((await k.get("/api/v1/company")).status).toBe(403);

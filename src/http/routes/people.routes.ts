@@ -265,10 +265,13 @@ const CompanySchema = z
     name: z.string(),
     currency: z.string(),
     timezone: z.string(),
-    balance: z.string().openapi({ description: "The company account's balance" }),
-    usage_last_30_days: z.string(),
+    balance: z.string().nullable().openapi({
+      description: "The company account's balance; null for a member (PRODUCT.md §1: only their own money)",
+    }),
+    usage_last_30_days: z.string().nullable().openapi({ description: "null for a member" }),
     days_left: z.number().nullable().openapi({
-      description: "Balance ÷ average daily usage charges of the last 30 days; null without usage",
+      description:
+        "Balance ÷ average daily usage charges of the last 30 days; null without usage, and for a member",
     }),
   })
   .openapi("Company");
@@ -921,18 +924,20 @@ export function peopleRoutes() {
       responses: { 200: json(CompanySchema), ...errorResponses },
     }),
     async (c) => {
-      const { company } = await authorize(c, { ...READ, member: true, scope: "reports:read" });
+      const { company, principal } = await authorize(c, { ...READ, member: true, scope: "reports:read" });
       const { db, clock } = c.get("deps");
       const o = await companyOverview(db, company, clock.now());
+      // A member sees the company's name and formats, never its money (PRODUCT.md §1).
+      const money = principal.kind !== "member";
       return c.json(
         {
           id: o.id,
           name: o.name,
           currency: o.currency,
           timezone: o.timezone,
-          balance: formatAmount(o.balanceMinor, o.currency),
-          usage_last_30_days: formatAmount(o.usageWindowMinor, o.currency),
-          days_left: o.daysLeft,
+          balance: money ? formatAmount(o.balanceMinor, o.currency) : null,
+          usage_last_30_days: money ? formatAmount(o.usageWindowMinor, o.currency) : null,
+          days_left: money ? o.daysLeft : null,
         },
         200,
       );

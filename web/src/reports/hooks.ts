@@ -76,8 +76,9 @@ export interface CompanyDoc {
   name: string;
   currency: string;
   timezone: string;
-  balance: string;
-  usage_last_30_days: string;
+  /** null for a member: the company's money is not theirs to see. */
+  balance: string | null;
+  usage_last_30_days: string | null;
   days_left: number | null;
 }
 

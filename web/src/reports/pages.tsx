@@ -55,6 +55,7 @@ function CompanyBalance(): ReactNode {
       </p>
     );
   const c = company.data;
+  if (c.balance === null) return null;
   return (
     <section className="balance panel" aria-label={t("reports.balance.title")}>
       <span className="balance-label">{t("reports.balance.title")}</span>
