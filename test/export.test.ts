@@ -13,7 +13,7 @@ import type { ImportResult } from "../src/bundle/import";
 import { BundleSchema } from "../src/bundle/bundle.schema";
 import { inTransaction } from "../src/db/database";
 import type { Database, Db } from "../src/db/database";
-import { findBalanceMismatches, setAutoRule } from "../src/services/allocation.service";
+import { findBalanceMismatches, setAutoRule, setRenewal } from "../src/services/allocation.service";
 import { writeAudit } from "../src/services/audit";
 import { loadRateTable, putRate } from "../src/services/catalog.service";
 import { changeAdminRole, removeAdmin } from "../src/services/member-admin.service";
@@ -622,7 +622,7 @@ describe.each(DIALECTS.filter((d) => d === "sqlite" || pgOk))("a history made li
     }
   });
 
-  it("what the bundle cannot carry is named: a rate changed since, a purchase by an API key", async () => {
+  it("what the bundle cannot carry is named: a rate changed since, a purchase by an API key, late usage, renewals", async () => {
     const { db, drop } = await createTestDatabase(dialect);
     try {
       const { company_id: id } = await importBundle(db, specExampleBundle(), { nowMs: NOW });
@@ -646,7 +646,48 @@ describe.each(DIALECTS.filter((d) => d === "sqlite" || pgOk))("a history made li
           actorAdminId: null,
         });
       });
+      // A call ingested two days after it started, which fires an auto-allocation then; a plan set to renew.
+      const bob = await requireSubject(db, id, "acme.bob");
+      const ana = await requireAdmin(db, id, "ana@acme.example", ["owner"]);
+      const sub = await db.k
+        .selectFrom("subscriptions")
+        .select("id")
+        .where("company_id", "=", id)
+        .executeTakeFirstOrThrow();
+      await inTransaction(db, async (tx) => {
+        await setRenewal(tx, company, "subscriptions", sub.id, true);
+        await setAutoRule(tx, company, {
+          subject: bob,
+          thresholdMinor: 10_000,
+          amountMinor: 100,
+          monthlyCapMinor: 5_000,
+          atMs: Date.parse("2026-10-09T10:00:00Z"),
+          actorAdminId: ana.id,
+          actor: ana.email,
+        });
+      });
+      const startedAtMs = Date.parse("2026-10-10T10:00:00Z");
+      await inTransaction(db, async (tx) =>
+        ingestUsage(
+          tx,
+          company,
+          [
+            {
+              externalId: "late-1",
+              subject: bob,
+              kind: "call",
+              startedAtMs,
+              destination: "+447700900123",
+              durationS: 60,
+              segments: null,
+            },
+          ],
+          { nowMs: startedAtMs + 2 * 86_400_000, rates: await loadRateTable(tx, id) },
+        ),
+      );
       const result = await exportBundle(db, id, () => undefined);
+      expect(result.notices.join("\n")).toMatch(/1 auto-allocations were made when usage was ingested after/);
+      expect(result.notices.join("\n")).toMatch(/1 subscriptions and numbers renew at the end of their term/);
       expect(result.notices.join("\n")).toMatch(
         /1 usage records were rated with a rate the rate table no longer has/,
       );

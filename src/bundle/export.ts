@@ -615,6 +615,7 @@ async function writeBundle(
       "t.recipient_account_id",
       "t.actor_admin_id",
       "s.plan_id",
+      "s.active_from_ms",
       "n.number",
       "n.months",
       "n.price_minor",
@@ -624,6 +625,7 @@ async function writeBundle(
     .execute();
   const planPrice = new Map(planRows.map((p) => [p.id, p.price_minor]));
   let repriced = 0;
+  let lateTerms = 0;
   for (const t of transferRows) {
     if (t.recipient_account_id === null)
       throw new Error(`Assertion failed: transfer ${t.id} has no recipient`);
@@ -631,6 +633,8 @@ async function writeBundle(
       continue;
     if (t.kind === "subscription" && t.plan_id !== null && planPrice.get(t.plan_id) !== t.amount_minor)
       repriced++;
+    // A renewal starts the new term where the old one ended; replayed, it starts when the renewal ran.
+    if (t.kind === "subscription" && t.active_from_ms !== null && t.active_from_ms !== t.at_ms) lateTerms++;
     items.push(
       transferItem(
         { ...t, kind: t.kind, recipient_account_id: t.recipient_account_id },
@@ -913,6 +917,55 @@ async function writeBundle(
     notices.push(
       `${deletedRules} auto-allocation rules were deleted; the bundle cannot delete a rule, so they are exported ` +
         `with monthly_cap 0 (never fires); delete them after import`,
+    );
+  // Live usage is auto-allocated when it is processed; replayed, at the call's start (ADR 0004).
+  const lateAuto = await k
+    .selectFrom("transfers as t")
+    .select((eb) => eb.fn.countAll<number>().as("n"))
+    .where("t.company_id", "=", company.id)
+    .where("t.kind", "=", "auto-allocate")
+    .where((eb) =>
+      eb.not(
+        eb.exists(
+          eb
+            .selectFrom("usage_records as u")
+            .select("u.id")
+            .whereRef("u.account_id", "=", "t.recipient_account_id")
+            .whereRef("u.started_at_ms", "=", "t.at_ms"),
+        ),
+      ),
+    )
+    .executeTakeFirstOrThrow();
+  if (Number(lateAuto.n) > 0)
+    notices.push(
+      `${Number(lateAuto.n)} auto-allocations were made when usage was ingested after the call started; import ` +
+        `makes them at the call's start (their date in the Allocations report moves, and a monthly cap may count ` +
+        `them in another month)`,
+    );
+  const renewing = await k
+    .selectFrom("subscriptions")
+    .select((eb) => eb.fn.countAll<number>().as("n"))
+    .where("company_id", "=", company.id)
+    .where("renew", "=", 1)
+    .where("renewal_state", "=", "active")
+    .executeTakeFirstOrThrow();
+  const renewingNumbers = await k
+    .selectFrom("numbers")
+    .select((eb) => eb.fn.countAll<number>().as("n"))
+    .where("company_id", "=", company.id)
+    .where("renew", "=", 1)
+    .where("renewal_state", "=", "active")
+    .executeTakeFirstOrThrow();
+  const renewals = Number(renewing.n) + Number(renewingNumbers.n);
+  if (renewals > 0)
+    notices.push(
+      `${renewals} subscriptions and numbers renew at the end of their term; a bundle cannot say so, so after ` +
+        `import none renews until renewal is turned on again`,
+    );
+  if (lateTerms > 0)
+    notices.push(
+      `${lateTerms} subscription terms started before they were paid for (a renewal that ran late); import ` +
+        `starts them when they were paid for`,
     );
   if (repriced > 0)
     notices.push(
