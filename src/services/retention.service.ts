@@ -29,6 +29,8 @@ export interface PurgeOptions {
   dryRun?: boolean;
   /** Who asked, for the audit log ("system" for the scheduler). */
   actor?: string;
+  /** Rows deleted per transaction; PURGE_DELETE_ROWS_MAX unless a test wants many small ones. */
+  deleteRowsMax?: number;
 }
 
 export interface PurgedMonth {
@@ -93,7 +95,7 @@ export async function purgeUsageDetail(db: Db, opts: PurgeOptions): Promise<Purg
   const droppable = oldestKept === null ? [] : partitions.filter((m) => m < oldestKept);
 
   for (const h of horizons) {
-    const purge = await inTransaction(db, (tx) => purgeCompany(tx, h, droppable, opts, dryRun));
+    const purge = await purgeCompany(db, h, droppable, opts, dryRun);
     if (purge.months.length > 0) {
       result.companies.push(purge);
       for (const m of purge.months) result.records += m.records;
@@ -108,6 +110,14 @@ export async function purgeUsageDetail(db: Db, opts: PurgeOptions): Promise<Purg
   return result;
 }
 
+/** Rows deleted per transaction: a long history is removed without holding the write lock for long. */
+export const PURGE_DELETE_ROWS_MAX = 10_000;
+
+/**
+ * One company: each month past its horizon is recorded in its own short transaction under the company's
+ * ledger lock (from then on ingestion refuses that month), then its rows are deleted in transactions of
+ * PURGE_DELETE_ROWS_MAX rows, unless the month's whole partition is dropped afterwards. One audit entry.
+ */
 async function purgeCompany(
   db: Db,
   h: { id: number; timezone: string; keepFrom: string },
@@ -116,25 +126,23 @@ async function purgeCompany(
   dryRun: boolean,
 ): Promise<CompanyPurge> {
   const company = await loadCompany(db, h.id);
-  if (!dryRun) await lockCompanyBalance(db, company);
+  const deleteRowsMax = opts.deleteRowsMax ?? PURGE_DELETE_ROWS_MAX;
   const beforeMs = monthStartMs(h.keepFrom, h.timezone);
-  const accounts = db.k.selectFrom("accounts").select("id").where("company_id", "=", h.id);
   // The (account_id, started_at_ms) index finds the old rows; `month` also prunes PostgreSQL partitions.
-  const totals = await db.k
-    .selectFrom("usage_records")
-    .select((eb) => [
-      "account_id",
-      "month",
-      eb.fn.countAll<number>().as("records"),
-      eb.fn.sum<number>("charge_minor").as("charge_minor"),
-    ])
-    .where("company_id", "=", h.id)
-    .where("account_id", "in", accounts)
-    .where("started_at_ms", "<", beforeMs)
-    .where("month", "<", h.keepFrom)
-    .groupBy(["account_id", "month"])
-    .execute();
-  const already = new Set(
+  const oldRows = (tx: Db, months?: readonly string[]) => {
+    let q = tx.k
+      .selectFrom("usage_records")
+      .where("company_id", "=", h.id)
+      .where("account_id", "in", tx.k.selectFrom("accounts").select("id").where("company_id", "=", h.id))
+      .where("started_at_ms", "<", beforeMs)
+      .where("month", "<", h.keepFrom);
+    if (months) q = q.where("month", "in", months);
+    return q;
+  };
+  const months = (await oldRows(db).select("month").distinct().orderBy("month").execute()).map(
+    (r) => r.month,
+  );
+  const recorded = new Set(
     (
       await db.k
         .selectFrom("usage_purges")
@@ -145,58 +153,69 @@ async function purgeCompany(
         .execute()
     ).map((r) => r.month),
   );
-  // Rows of a month already recorded are leftovers of an interrupted run: removed, not counted again.
-  const fresh = totals.filter((t) => !already.has(t.month));
-  const byMonth = new Map<string, PurgedMonth>();
-  for (const t of totals) {
-    const m = byMonth.get(t.month) ?? { month: t.month, records: 0, chargeMinor: 0 };
-    m.records += Number(t.records);
-    m.chargeMinor += Number(t.charge_minor);
-    byMonth.set(t.month, m);
+  const purge: CompanyPurge = { companyId: h.id, keepFrom: h.keepFrom, months: [] };
+  for (const month of months) {
+    const counted = await inTransaction(db, async (tx) => {
+      if (!dryRun) await lockCompanyBalance(tx, company);
+      const totals = await oldRows(tx, [month])
+        .select((eb) => [
+          "account_id",
+          eb.fn.countAll<number>().as("records"),
+          eb.fn.sum<number>("charge_minor").as("charge_minor"),
+        ])
+        .groupBy("account_id")
+        .execute();
+      // Rows of a month already recorded are leftovers of an interrupted run: removed, not counted again.
+      if (!dryRun && !recorded.has(month) && totals.length > 0)
+        await tx.k
+          .insertInto("usage_purges")
+          .values(
+            totals.map((t) => ({
+              company_id: h.id,
+              month,
+              account_id: t.account_id,
+              records: Number(t.records),
+              charge_minor: Number(t.charge_minor),
+              purged_at_ms: opts.nowMs,
+            })),
+          )
+          .execute();
+      return totals.reduce(
+        (m, t) => ({
+          month,
+          records: m.records + Number(t.records),
+          chargeMinor: m.chargeMinor + Number(t.charge_minor),
+        }),
+        { month, records: 0, chargeMinor: 0 },
+      );
+    });
+    if (counted.records > 0) purge.months.push(counted);
+    if (dryRun || droppable.includes(month)) continue;
+    for (;;) {
+      const deleted = await inTransaction(db, async (tx) => {
+        const keys = oldRows(tx, [month]).select(["company_id", "external_id", "month"]).limit(deleteRowsMax);
+        const r = await tx.k
+          .deleteFrom("usage_records")
+          .where(sql<boolean>`(company_id, external_id, month) in (${keys})`)
+          .executeTakeFirst();
+        return Number(r.numDeletedRows);
+      });
+      if (deleted < deleteRowsMax) break;
+    }
   }
-  const purge: CompanyPurge = {
-    companyId: h.id,
-    keepFrom: h.keepFrom,
-    months: [...byMonth.values()].sort((a, b) => a.month.localeCompare(b.month)),
-  };
-  if (dryRun || totals.length === 0) return purge;
-
-  if (fresh.length > 0)
-    await db.k
-      .insertInto("usage_purges")
-      .values(
-        fresh.map((t) => ({
-          company_id: h.id,
-          month: t.month,
-          account_id: t.account_id,
-          records: Number(t.records),
-          charge_minor: Number(t.charge_minor),
-          purged_at_ms: opts.nowMs,
-        })),
-      )
-      .execute();
-  // Months whose whole partition is dropped afterwards need no row-by-row delete.
-  const deleteMonths = purge.months.map((m) => m.month).filter((m) => !droppable.includes(m));
-  if (deleteMonths.length > 0)
-    await db.k
-      .deleteFrom("usage_records")
-      .where("company_id", "=", h.id)
-      .where("account_id", "in", accounts)
-      .where("started_at_ms", "<", beforeMs)
-      .where("month", "in", deleteMonths)
-      .execute();
-  await writeAudit(db, h.id, {
-    atMs: opts.nowMs,
-    actor: opts.actor ?? "system",
-    action: "usage.purged",
-    subject: null,
-    details: {
-      retention_months: opts.retentionMonths,
-      kept_from: h.keepFrom,
-      months: purge.months.map((m) => m.month),
-      records: purge.months.reduce((n, m) => n + m.records, 0),
-    },
-  });
+  if (!dryRun && purge.months.length > 0)
+    await writeAudit(db, h.id, {
+      atMs: opts.nowMs,
+      actor: opts.actor ?? "system",
+      action: "usage.purged",
+      subject: null,
+      details: {
+        retention_months: opts.retentionMonths,
+        kept_from: h.keepFrom,
+        months: purge.months.map((m) => m.month),
+        records: purge.months.reduce((n, m) => n + m.records, 0),
+      },
+    });
   return purge;
 }
 
