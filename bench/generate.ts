@@ -715,9 +715,10 @@ export async function generateDataset(
 }
 
 /**
- * What must hold after generation: every cached balance equals its entries (the app's own check,
- * `findBalanceMismatches`, for the companies given), every balance equals the sum of its monthly net
- * totals, and every account-month's usage total equals its usage records' charges.
+ * What must hold after generation: every cached balance equals its entries — the app's own check,
+ * `findBalanceMismatches`, for the companies given (keep them small: it runs one correlated scan of the
+ * transfers per account), and the same rule as grouped aggregates for every account — every balance equals
+ * the sum of its monthly net totals, and every account-month's usage total equals its records' charges.
  */
 export async function checkDataset(db: Db, companyIds: readonly number[]): Promise<string[]> {
   const { findBalanceMismatches } = await import("../src/services/allocation.service");
@@ -727,6 +728,20 @@ export async function checkDataset(db: Db, companyIds: readonly number[]): Promi
       problems.push(
         `company ${id} account ${m.accountId}: cached ${m.cachedMinor}, entries ${m.fromEntriesMinor}`,
       );
+  const entriesMismatch = await db.k.executeQuery<{ id: number }>(
+    CompiledQuery.raw(
+      `select a.id from accounts a left join (
+         select account_id, sum(amount) as s from (
+           select credit_account_id as account_id, amount_minor as amount from transfers
+           union all select debit_account_id, -amount_minor from transfers
+           union all select account_id, -sum(charge_minor) from usage_records group by account_id
+           union all select ua.id, u.total from (select company_id, sum(charge_minor) as total from usage_records group by company_id) u
+             join accounts ua on ua.company_id = u.company_id and ua.kind = 'usage'
+         ) x group by account_id
+       ) e on e.account_id = a.id where a.balance_minor <> coalesce(e.s, 0) limit 10`,
+    ),
+  );
+  for (const r of entriesMismatch.rows) problems.push(`account ${r.id}: balance ≠ the sum of its entries`);
   const netMismatch = await db.k.executeQuery<{ id: number }>(
     CompiledQuery.raw(
       `select a.id from accounts a left join (select account_id, sum(net_minor) as s from account_months group by account_id) m

@@ -552,7 +552,10 @@ async function benchDialect(dialect: Dialect): Promise<void> {
       ratio: null,
       met: null,
     });
-    const problems = await checkDataset(target.db, [g.largest.companyId, 2, g.companies]);
+    // The app's findBalanceMismatches on two ordinary companies; every account by the grouped form of the rule.
+    const t1 = performance.now();
+    const problems = await checkDataset(target.db, [2, g.companies]);
+    notes.push(`${dialect}: the dataset check took ${((performance.now() - t1) / 1000).toFixed(0)} s.`);
     if (problems.length > 0) throw new Error(`generated dataset is inconsistent:\n${problems.join("\n")}`);
     await measureReports(target.db, dialect, g);
     measureExports(dialect, target.db.url, g);

@@ -49,6 +49,32 @@ describe.each(DIALECTS.filter((d) => d === "sqlite" || pgOk))("benchmark generat
     expect(await checkDataset(db, [1, 2, 3])).toEqual([]);
   });
 
+  it("the grouped check finds a balance that does not match its entries", async () => {
+    const account = await db.k
+      .selectFrom("accounts")
+      .select(["id", "balance_minor"])
+      .where("kind", "=", "member")
+      .orderBy("id")
+      .executeTakeFirstOrThrow();
+    await db.k
+      .updateTable("accounts")
+      .set({ balance_minor: account.balance_minor + 1 })
+      .where("id", "=", account.id)
+      .execute();
+    try {
+      expect(await checkDataset(db, [])).toEqual([
+        `account ${account.id}: balance ≠ the sum of its entries`,
+        `account ${account.id}: balance ≠ sum of its monthly net totals`,
+      ]);
+    } finally {
+      await db.k
+        .updateTable("accounts")
+        .set({ balance_minor: account.balance_minor })
+        .where("id", "=", account.id)
+        .execute();
+    }
+  });
+
   it("is read by the reports: the Summary adds up and the trunk's Usage month has every call", async () => {
     const company = await loadCompany(db, dataset.largest.companyId);
     const summary = await runReport(
