@@ -55,7 +55,7 @@ for (const dialect of ["postgres", "sqlite"] as const) {
             `p99 ${result.p99Ms.toFixed(1)} ms, max ${result.maxMs.toFixed(1)} ms, ${result.usageRecords} usage records, ` +
             `${result.expectedRefusals} expected refusals, ${result.errors.length} errors; ` +
             Object.entries(result.byKind)
-              .map(([k, n]) => `${k} ${n}`)
+              .map(([k, n]) => `${k} ${n} (p99 ${(result.p99MsByKind[k] ?? 0).toFixed(0)} ms)`)
               .join(", "),
         );
         expect(result.errors.slice(0, 10)).toEqual([]);

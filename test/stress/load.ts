@@ -22,6 +22,8 @@ export interface LoadResult {
   requests: number;
   /** Answers by kind of request. */
   byKind: Record<string, number>;
+  /** The 99th percentile of each kind's times, in ms. */
+  p99MsByKind: Record<string, number>;
   /** Refusals the mix expects (a reclaim above the balance). */
   expectedRefusals: number;
   /** Anything else: 5xx, an unexpected 4xx, a network failure — each with what was asked. */
@@ -67,6 +69,7 @@ function percentile(sorted: readonly number[], p: number): number {
 export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   const cookie = await signInCookie(o.baseUrl);
   const latencies: number[] = [];
+  const latenciesByKind = new Map<string, number[]>();
   const byKind: Record<string, number> = {};
   const errors: string[] = [];
   const externalIds = new Set<string>();
@@ -159,7 +162,9 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
         });
         // The whole body is read: a report streamed in full is part of the request's time.
         const text = await res.text();
-        latencies.push(performance.now() - t0);
+        const ms = performance.now() - t0;
+        latencies.push(ms);
+        latenciesByKind.set(r.kind, [...(latenciesByKind.get(r.kind) ?? []), ms]);
         byKind[r.kind] = (byKind[r.kind] ?? 0) + 1;
         if (res.status >= 200 && res.status < 300) {
           if (r.kind === "usage batch") {
@@ -187,6 +192,15 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     seconds,
     requests: latencies.length,
     byKind,
+    p99MsByKind: Object.fromEntries(
+      [...latenciesByKind].map(([kind, xs]) => [
+        kind,
+        percentile(
+          [...xs].sort((a, b) => a - b),
+          99,
+        ),
+      ]),
+    ),
     expectedRefusals,
     errors,
     requestsPerSecond: latencies.length / seconds,
