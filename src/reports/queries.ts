@@ -76,7 +76,21 @@ export async function summaryTotals(
   };
 }
 
-export function summaryRows(db: Db, company: CompanyContext, month: string, filter: { group?: string }) {
+/**
+ * The Summary's rows, a batch: one row per member and SIP profile (O(recipients), bounded by the company's
+ * size), read with one statement rather than streamed row by row.
+ */
+export async function* summaryRowBatches(
+  db: Db,
+  company: CompanyContext,
+  month: string,
+  filter: { group?: string },
+) {
+  const rows = await summaryQuery(db, company, month, filter).execute();
+  if (rows.length > 0) yield rows;
+}
+
+function summaryQuery(db: Db, company: CompanyContext, month: string, filter: { group?: string }) {
   const m = month;
   const inMonth = (column: string) =>
     sql<number>`sum(case when am.month = ${m} then ${sql.ref(column)} else 0 end)`;
@@ -114,8 +128,7 @@ export function summaryRows(db: Db, company: CompanyContext, month: string, filt
   return q
     .orderBy(sql`case a.kind when 'member' then 0 else 1 end`)
     .orderBy(ordered(db, sql`coalesce(mb.name, sp.name)`))
-    .orderBy("a.id")
-    .stream(STREAM_CHUNK_ROWS);
+    .orderBy("a.id");
 }
 
 // ---------------------------------------------------------------- Purchases

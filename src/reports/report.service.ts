@@ -129,7 +129,7 @@ export async function runReport(
       const filter = parseFilter("summary", rawFilter);
       const t = await q.summaryTotals(db, company, month);
       const closing = t.opening + t.purchased - t.allocated + t.reclaimed - t.features;
-      const rows = mapRows(q.summaryRows(db, company, month, filter), (r) => ({
+      const rows = mapBatches(q.summaryRowBatches(db, company, month, filter), (r) => ({
         recipient_type: r.kind === "member" ? "member" : "sip_profile",
         recipient: r.recipient,
         username: r.username,
@@ -154,7 +154,7 @@ export async function runReport(
           usage_charged: money(t.usage),
           closing_company_balance: money(closing),
         },
-        rows,
+        rows: batchedRows(rows),
       };
     }
     case "purchases": {
