@@ -522,6 +522,11 @@ describe.each(dialects)("member data rights over HTTP on %s", (dialect) => {
     const again = await owner.post(`/api/v1/members/${patId}/erase`);
     expect(again.status).toBe(200);
     expect(again.json).toEqual({ ...erased.json, already_erased: true });
+    // The members list says so, and the pseudonym cannot be renamed back into a person.
+    expect((await owner.get(`/api/v1/members/${patId}`)).json).toMatchObject({ erased: true });
+    const rename = await owner.patch(`/api/v1/members/${patId}`, { name: "Pat Again" });
+    expect(rename.status).toBe(409);
+    expect(rename.json.error.message).toMatch(/was erased/);
     expect(await tableRowCounts(s.db)).toEqual(countsBefore);
     expect(await revision()).toBe(revisionBefore);
     expect(

@@ -143,6 +143,7 @@ describe.each(dialects)("people over HTTP on %s", (dialect) => {
         groups: [{ id: salesId, name: "Sales" }],
         balance: "15.00",
         reports_consent: false,
+        erased: false,
       });
       expect(all.json.members[1]).toMatchObject({ username: "zoe.ng", account_type: "personal", groups: [] });
       const search = await viewer.get("/api/v1/members?q=EXAMPLE.ORG");

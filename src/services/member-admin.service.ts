@@ -56,6 +56,8 @@ export interface MemberView {
   groups: GroupRef[];
   balance: string;
   reports_consent: boolean;
+  /** The person was erased (pseudonymised): their name and email can no longer be changed. */
+  erased: boolean;
 }
 
 // ---------------------------------------------------------------------------------------------- members
@@ -95,9 +97,26 @@ function memberQuery(db: Db, companyId: number) {
       "m.email",
       "m.account_type",
       "m.reports_consent",
+      "m.erased_at_ms",
       "a.balance_minor",
     ])
     .where("m.company_id", "=", companyId);
+}
+
+type MemberRow = Awaited<ReturnType<ReturnType<typeof memberQuery>["executeTakeFirstOrThrow"]>>;
+
+function memberView(r: MemberRow, groups: GroupRef[], company: CompanyContext): MemberView {
+  return {
+    id: r.id,
+    name: r.name,
+    username: r.username,
+    email: r.email,
+    account_type: r.account_type,
+    groups,
+    balance: formatAmount(r.balance_minor, company.currency),
+    reports_consent: r.reports_consent === 1,
+    erased: r.erased_at_ms !== null,
+  };
 }
 
 export async function listMembers(
@@ -140,16 +159,7 @@ export async function listMembers(
   );
   return {
     total: Number(counted.n),
-    members: rows.map((r) => ({
-      id: r.id,
-      name: r.name,
-      username: r.username,
-      email: r.email,
-      account_type: r.account_type,
-      groups: groups.get(r.id) ?? [],
-      balance: formatAmount(r.balance_minor, company.currency),
-      reports_consent: r.reports_consent === 1,
-    })),
+    members: rows.map((r) => memberView(r, groups.get(r.id) ?? [], company)),
   };
 }
 
@@ -157,16 +167,7 @@ export async function getMember(db: Db, company: CompanyContext, memberId: numbe
   const r = await memberQuery(db, company.id).where("m.id", "=", memberId).executeTakeFirst();
   if (!r) throw notFound(`member ${memberId} does not exist`);
   const groups = await groupsOf(db, company.id, [r.id]);
-  return {
-    id: r.id,
-    name: r.name,
-    username: r.username,
-    email: r.email,
-    account_type: r.account_type,
-    groups: groups.get(r.id) ?? [],
-    balance: formatAmount(r.balance_minor, company.currency),
-    reports_consent: r.reports_consent === 1,
-  };
+  return memberView(r, groups.get(r.id) ?? [], company);
 }
 
 /** Refuses an email another member of the company already signs in with (sign-in would be ambiguous). */
@@ -252,13 +253,15 @@ export async function updateMember(
 ): Promise<MemberView> {
   const member = await db.k
     .selectFrom("members")
-    .select(["id", "username", "account_type", "name", "email"])
+    .select(["id", "username", "account_type", "name", "email", "erased_at_ms"])
     .where("company_id", "=", company.id)
     .where("id", "=", memberId)
     .executeTakeFirst();
   if (!member) throw notFound(`member ${memberId} does not exist`);
   const changes: Record<string, unknown> = {};
   if (patch.name !== undefined || patch.email !== undefined) {
+    if (member.erased_at_ms !== null)
+      throw conflict(`${member.username} was erased: the pseudonym and the missing email stay as they are`);
     // A personal account belongs to its person; the company only invited it (§1).
     if (member.account_type === "personal")
       throw conflict(`${member.username} is a personal member: their name and email are their own to change`);
@@ -411,16 +414,7 @@ export async function importMembers(
     details: { count: ids.length },
   });
   const created = await memberQuery(db, company.id).where("m.id", "in", ids).orderBy("m.id").execute();
-  return created.map((r) => ({
-    id: r.id,
-    name: r.name,
-    username: r.username,
-    email: r.email,
-    account_type: r.account_type,
-    groups: [],
-    balance: formatAmount(r.balance_minor, company.currency),
-    reports_consent: r.reports_consent === 1,
-  }));
+  return created.map((r) => memberView(r, [], company));
 }
 
 // ----------------------------------------------------------------------------------------------- groups

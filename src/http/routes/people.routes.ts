@@ -95,6 +95,9 @@ const MemberSchema = z
     groups: z.array(GroupRefSchema),
     balance: z.string().openapi({ example: "12.50" }),
     reports_consent: z.boolean(),
+    erased: z
+      .boolean()
+      .openapi({ description: "The person was erased (pseudonymised) at an owner's request" }),
   })
   .openapi("Member");
 

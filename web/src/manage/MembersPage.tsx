@@ -160,7 +160,7 @@ function MemberTable(): ReactNode {
                             <span className="visually-hidden"> {m.name}</span>
                           </a>
                         )}
-                        {isOwner && (
+                        {isOwner && !m.erased && (
                           <>
                             {" "}
                             <button

@@ -14,6 +14,7 @@ export interface Member {
   groups: GroupRef[];
   balance: string;
   reports_consent: boolean;
+  erased: boolean;
 }
 
 export interface MemberList {
