@@ -10,6 +10,9 @@
  * Without --database-url the server loads the demo company into a fresh database of the dialect (dropped
  * afterwards). With it, the run uses that existing database (e.g. the benchmark generator's) and company.
  * --json prints one JSON object on stdout instead of the lines.
+ *
+ * `--in-process N` instead sends N report requests to the app in this process (`app.request`, no sockets)
+ * and prints the CPU time per request: a figure that a busy machine's wall clock does not distort.
  */
 import crypto from "node:crypto";
 import fs from "node:fs";
@@ -25,6 +28,10 @@ import { migrate } from "../src/db/migrate";
 import { createApiKey, createSession } from "../src/services/auth.service";
 import { createAdmin } from "../src/services/people.service";
 import { loadCompany } from "../src/services/company-context";
+import { loadDemoIfEmpty } from "../src/cli/commands/serve";
+import { loadConfig } from "../src/config";
+import { createApp } from "../src/http/app";
+import { systemClock } from "../src/time/clock";
 
 const { values: opts } = parseArgs({
   options: {
@@ -39,6 +46,7 @@ const { values: opts } = parseArgs({
     "database-url": { type: "string" },
     company: { type: "string" },
     month: { type: "string" },
+    "in-process": { type: "string" },
   },
 });
 const SECONDS = Number(opts.seconds);
@@ -159,7 +167,63 @@ const loadResult = (r: autocannon.Result): LoadResult => ({
   errors: r.errors,
 });
 
+/** CPU time per cached report request through the whole app (middleware, auth, cache), in this process. */
+async function inProcess(requests: number): Promise<void> {
+  const existing = opts["database-url"];
+  const fresh = existing === undefined ? await freshDatabase(opts.dialect as Dialect) : undefined;
+  const db = openDatabase(existing ?? fresh?.url ?? "");
+  try {
+    await migrate(db);
+    const now = Date.now();
+    if (existing === undefined) await loadDemoIfEmpty(db, now);
+    const companyId =
+      opts.company !== undefined
+        ? Number(opts.company)
+        : (await db.k.selectFrom("companies").select("id").orderBy("id").executeTakeFirstOrThrow()).id;
+    const { cookie } = await credentials(db, companyId, now);
+    const app = createApp({
+      db,
+      clock: systemClock,
+      config: loadConfig({
+        LOG_LEVEL: opts["log-level"],
+        USAGE_RETENTION_MONTHS: "0",
+        REPORT_CACHE_MB: process.env["REPORT_CACHE_MB"],
+      }),
+    });
+    const path = `/api/v1/reports/${opts.report}${opts.month !== undefined ? `?month=${opts.month}` : ""}`;
+    const once = async () => {
+      const res = await app.request(path, { headers: { cookie } });
+      if (res.status !== 200) throw new Error(`${path}: ${res.status}`);
+      await res.arrayBuffer();
+    };
+    for (let i = 0; i < Math.min(200, requests); i++) await once();
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    for (let i = 0; i < requests; i++) await once();
+    const wallMs = performance.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
+    const cpuMsPerRequest = (cpu.user + cpu.system) / 1000 / requests;
+    const result = {
+      dialect: db.dialect,
+      path,
+      requests,
+      cpu_ms_per_request: Math.round(cpuMsPerRequest * 1000) / 1000,
+      requests_per_cpu_second: Math.round(1000 / cpuMsPerRequest),
+      wall_ms_per_request: Math.round((wallMs / requests) * 1000) / 1000,
+    };
+    log(
+      `${db.dialect} in-process ${path}: ${result.cpu_ms_per_request} ms CPU per request ` +
+        `(${result.requests_per_cpu_second} requests per CPU-second), ${result.wall_ms_per_request} ms wall`,
+    );
+    if (opts.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+  } finally {
+    await db.close();
+    await fresh?.drop();
+  }
+}
+
 async function main(): Promise<void> {
+  if (opts["in-process"] !== undefined) return inProcess(Number(opts["in-process"]));
   const dialect = opts.dialect as Dialect;
   if (dialect !== "sqlite" && dialect !== "postgres") throw new Error("--dialect sqlite|postgres");
   const existing = opts["database-url"];
