@@ -423,6 +423,31 @@ describe.each(dialects)("core on %s", (dialect) => {
     it("balances equal the sum of their entries", async () => {
       expect(await findBalanceMismatches(db, acme)).toEqual([]);
     });
+
+    it("a cached balance that drifts from its entries is found", async () => {
+      const bob = await db.k
+        .selectFrom("members")
+        .innerJoin("accounts", "accounts.id", "members.account_id")
+        .select(["accounts.id", "accounts.balance_minor"])
+        .where("members.company_id", "=", acme)
+        .where("members.username", "=", "acme.bob")
+        .executeTakeFirstOrThrow();
+      const drift = (by: number) =>
+        db.k
+          .updateTable("accounts")
+          .set({ balance_minor: bob.balance_minor + by })
+          .where("id", "=", bob.id)
+          .execute();
+      await drift(1);
+      try {
+        expect(await findBalanceMismatches(db, acme)).toEqual([
+          { accountId: bob.id, cachedMinor: bob.balance_minor + 1, fromEntriesMinor: bob.balance_minor },
+        ]);
+      } finally {
+        await drift(0);
+      }
+      expect(await findBalanceMismatches(db, acme)).toEqual([]);
+    });
   });
 
   describe("edge cases: local months, DST, auto-allocation, unrated, duplicates, injection", () => {

@@ -29,7 +29,7 @@ export async function up(db: AnyDb, dialect: Dialect): Promise<void> {
   await db.schema.alterTable("audit_log").addColumn("hash", "text").execute();
   await db.schema
     .createTable("audit_heads")
-    .addColumn("company_id", "bigint", (c) => c.primaryKey().references("companies.id"))
+    .addColumn("company_id", "bigint", (c) => c.primaryKey().notNull().references("companies.id"))
     .addColumn("seq", "bigint", (c) => c.notNull())
     .addColumn("hash", "text", (c) => c.notNull())
     .execute();
