@@ -270,6 +270,66 @@ describe.each(dialects)("report cache on %s", (dialect) => {
   });
 });
 
+describe.each(dialects)("usage rows read in pages on %s", (dialect) => {
+  it("every row once, in report order, across page boundaries and equal start times", async () => {
+    const s = await createTestServer(dialect);
+    try {
+      const companyId = (await importBundle(s.db, specExampleBundle(), { nowMs: NOW })).company_id;
+      const bob = await requireSubject(s.db, companyId, "acme.bob");
+      const admin = await s.db.k
+        .selectFrom("admins")
+        .selectAll()
+        .where("company_id", "=", companyId)
+        .where("role", "=", "owner")
+        .executeTakeFirstOrThrow();
+      const start = Date.parse("2026-10-01T00:00:00Z");
+      const rand = prng(3);
+      // 1,700 rows: pages of 500, 1,000, … end inside runs of up to 9 calls that started the same second.
+      const rows = Array.from({ length: 1_700 }, (_, i) => ({
+        company_id: companyId,
+        account_id: bob.accountId,
+        external_id: `p-${Math.floor(rand() * 1e9)}-${i}`,
+        kind: "call",
+        started_at_ms: start + Math.floor(i / 9) * 1000,
+        month: "2026-10",
+        destination: "+442079460123",
+        duration_s: 60,
+        billed_s: 60,
+        charge_minor: 1,
+        status: "rated",
+        covered_minutes: 0,
+        ingested_at_ms: NOW,
+      }));
+      for (let i = 0; i < rows.length; i += 200)
+        await s.db.k
+          .insertInto("usage_records")
+          .values(rows.slice(i, i + 200) as never)
+          .execute();
+      const report = await reportJson(
+        s.db,
+        companyId,
+        { report: "usage", month: "2026-10", subject: "acme.bob", filter: {} },
+        { kind: "admin", admin: { ...admin, privacy_acknowledged_at_ms: NOW } },
+      );
+      const expected = [...rows]
+        .sort((a, b) =>
+          a.started_at_ms !== b.started_at_ms
+            ? a.started_at_ms - b.started_at_ms
+            : a.external_id < b.external_id
+              ? -1
+              : a.external_id > b.external_id
+                ? 1
+                : 0,
+        )
+        .map((r) => r.external_id);
+      expect(report.rows.map((r) => r["external_id"])).toEqual(expected);
+      expect(report.totals["calls"]).toBe(1_700);
+    } finally {
+      await s.drop();
+    }
+  });
+});
+
 describe("ReportCache limits", () => {
   const doc = (bytes: number) => new Uint8Array(new ArrayBuffer(bytes));
   const key = (revision: number, month = "2026-09") =>

@@ -330,8 +330,10 @@ export async function usageTotals(
   };
 }
 
-/** Usage rows read per query: the rows come in pages of this many, in report order (keyset pagination). */
+/** Usage rows read per query at most: the rows come in pages, in report order (keyset pagination). */
 export const USAGE_BATCH_ROWS = 5_000;
+/** The first page is small (a screen's worth comes back fast); each next one doubles, up to the above. */
+export const USAGE_FIRST_BATCH_ROWS = 500;
 
 /**
  * A subject's usage rows of the month in report order, a batch (one indexed range query) at a time: each
@@ -346,7 +348,8 @@ export async function* usageRowBatches(
   f: UsageFilter,
   opts: { batchRows?: number; rowsMax?: number; after?: { startedAtMs: number; externalId: string } } = {},
 ) {
-  const batchRows = opts.batchRows ?? USAGE_BATCH_ROWS;
+  const batchRowsMax = opts.batchRows ?? USAGE_BATCH_ROWS;
+  let batchRows = Math.min(USAGE_FIRST_BATCH_ROWS, batchRowsMax);
   let left = opts.rowsMax ?? Number.POSITIVE_INFINITY;
   let after = opts.after;
   const externalId = ordered(db, sql.ref("u.external_id"));
@@ -365,6 +368,7 @@ export async function* usageRowBatches(
     if (rows.length < limit || last === undefined) return;
     left -= rows.length;
     after = { startedAtMs: last.started_at_ms, externalId: last.external_id };
+    batchRows = Math.min(batchRows * 2, batchRowsMax);
   }
 }
 
