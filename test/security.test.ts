@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hashPassword } from "../src/auth/password";
 import { importBundle } from "../src/bundle/import";
 import { inTransaction } from "../src/db/database";
+import { API_DOCS_CSP } from "../src/http/app";
 import { jsonDepthExceeds, jsonHasNul } from "../src/http/input-guard";
 import { API_KEY_SCOPES } from "../src/http/context";
 import type { ApiKeyScope } from "../src/http/context";
@@ -512,6 +513,9 @@ describe("security review", () => {
     }
     expect(responses.csv.status).toBe(200);
     expect(responses.receipt.status).toBe(200);
+    // The API documentation page gets its own policy (Swagger UI's assets), still never framed.
+    expect(responses.docs.headers.get("content-security-policy")).toBe(API_DOCS_CSP);
+    expect(responses.api.headers.get("content-security-policy")).toContain("script-src 'self';");
     expect(responses.download.headers.get("content-disposition")).toMatch(/^attachment; filename="[\w.-]+"$/);
   });
 

@@ -47,6 +47,12 @@ function serveWebApp(app: OpenAPIHono<AppEnv>): void {
   });
 }
 
+/** The content policy of the API documentation page (Swagger UI, whose assets come from a CDN). */
+export const API_DOCS_CSP =
+  "default-src 'self' https://cdn.jsdelivr.net; style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; " +
+  "script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; img-src 'self' data: https:; " +
+  "frame-ancestors 'none'; base-uri 'self'; object-src 'none'";
+
 export function createApp(deps: ServerDeps): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>();
   app.use("*", async (c, next) => {
@@ -55,6 +61,12 @@ export function createApp(deps: ServerDeps): OpenAPIHono<AppEnv> {
     await next();
   });
   app.use("*", requestLog(createLogger(deps.config.logLevel)));
+  // Swagger UI's page loads its assets from a CDN, so it gets its own, wider content policy. This runs
+  // outside secureHeaders (registered before it), so the strict policy below does not overwrite it.
+  app.use("/api/docs", async (c, next) => {
+    await next();
+    c.res.headers.set("content-security-policy", API_DOCS_CSP);
+  });
   app.use(
     "*",
     secureHeaders({
@@ -127,18 +139,7 @@ export function createApp(deps: ServerDeps): OpenAPIHono<AppEnv> {
     },
     security: [{ session: [] }, { apiKey: [] }],
   });
-  // Swagger UI's page loads its assets from a CDN, so it gets its own, wider content policy.
-  app.get(
-    "/api/docs",
-    async (c, next) => {
-      await next();
-      c.res.headers.set(
-        "content-security-policy",
-        "default-src 'self' https://cdn.jsdelivr.net; style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; img-src 'self' data: https:",
-      );
-    },
-    swaggerUI({ url: "/api/openapi.json" }),
-  );
+  app.get("/api/docs", swaggerUI({ url: "/api/openapi.json" }));
 
   serveWebApp(app);
   app.notFound((c) =>
