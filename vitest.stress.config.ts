@@ -1,6 +1,7 @@
 /**
  * `npm run test:stress`: the crash, soak, model and fuzz suites at full size. Each size comes from the
- * environment when set there, otherwise from the defaults below: 50 SIGKILL loops per dialect and target,
+ * environment when set there, otherwise from the defaults below: 50 SIGKILL loops per dialect and target
+ * (the ingestion command on files of 15,000 records: three batches),
  * 300 s of load on PostgreSQL (60 s on SQLite), 500 model histories on SQLite and 50 on PostgreSQL, 100
  * fuzz cases per property. The suites are the ones `npm test` runs with small sizes.
  */
@@ -9,6 +10,7 @@ import { defineConfig } from "vitest/config";
 const sizes = {
   CRASH_LOOPS: "50",
   CRASH_INGEST_LOOPS: "50",
+  CRASH_FILE_RECORDS: "15000",
   SOAK_SECONDS: "300",
   SOAK_SQLITE_SECONDS: "60",
   FC_RUNS: "500",

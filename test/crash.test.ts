@@ -240,17 +240,21 @@ for (const dialect of ["sqlite", "postgres"] as const) {
                   .executeTakeFirstOrThrow()
               ).n,
             );
-          const tally = { midRun: 0, storedAtKills: [] as number[] };
+          const tally = { midRun: 0, finishedFirst: 0, storedAtKills: [] as number[] };
           // Each loop: a new file (its own external ids) is killed once at a seeded point, then run again to
           // the end; the same file is ingested once, cleanly, into the other database; both must agree.
           for (let loop = 0; loop < INGEST_LOOPS; loop++) {
             const file = path.join(dir, `usage-${loop}.csv`);
             const invalid = writeUsageFile(file, FILE_RECORDS, SEED + loop, nowMs, `f${loop}`);
             const before = await stored();
-            // Killed once a seeded share of the file is stored — leaving at least one batch of 5,000 to
-            // go — plus a seeded 0–50 ms; with a share of 0 it dies while starting or in its first batch.
-            const share = Math.floor(rand() * Math.max(0, FILE_RECORDS - USAGE_FILE_BATCH_RECORDS_DEFAULT));
-            const delayMs = Math.floor(rand() * 51);
+            // One kill in three comes a seeded 0–4 s after the start (while it starts, migrates or writes its
+            // first batch); the others once a seeded share of the file is stored — leaving at least one
+            // batch of 5,000 to go — plus a seeded 0–50 ms.
+            const early = rand() < 1 / 3;
+            const share = early
+              ? 0
+              : Math.floor(rand() * Math.max(0, FILE_RECORDS - USAGE_FILE_BATCH_RECORDS_DEFAULT));
+            const delayMs = early ? Math.floor(rand() * 4_000) : Math.floor(rand() * 51);
             const run = runCli(["usage", "ingest", "--company", String(a.companyId), file], killed.url);
             let exited = false;
             void run.done.then(() => (exited = true));
@@ -261,6 +265,7 @@ for (const dialect of ["sqlite", "postgres"] as const) {
             const atKill = (await stored()) - before;
             tally.storedAtKills.push(atKill);
             if (end.signal === "SIGKILL" && atKill < FILE_RECORDS) tally.midRun++;
+            if (end.signal !== "SIGKILL") tally.finishedFirst++;
             expect(await ledgerViolations(killed.db, a.companyId), `after kill ${loop}`).toEqual([]);
 
             const final = await runCli(
@@ -282,8 +287,9 @@ for (const dialect of ["sqlite", "postgres"] as const) {
           expect(await ledgerViolations(killed.db, a.companyId)).toEqual([]);
           expect(await reportViolations(killed.db, a.companyId, Date.now())).toEqual([]);
           console.info(
-            `crash (${dialect}, usage ingest): ${INGEST_LOOPS} kills, ${tally.midRun} in the middle of a file ` +
-              `(records stored at each kill: ${tally.storedAtKills.join(", ")} of ${FILE_RECORDS}), each run again`,
+            `crash (${dialect}, usage ingest): ${INGEST_LOOPS} kills, ${tally.midRun} before the file was done ` +
+              `(records stored at each kill: ${tally.storedAtKills.join(", ")} of ${FILE_RECORDS}), ` +
+              `${tally.finishedFirst} finished before the kill; each run again`,
           );
           expect(tally.midRun).toBeGreaterThan(0);
         } finally {
