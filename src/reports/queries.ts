@@ -299,6 +299,9 @@ function usageBase(
     .selectFrom("usage_records as u")
     .where("u.account_id", "=", accountId)
     .where("u.company_id", "=", company.id)
+    // The same rows as the time range (month is the record's company-local month), but it lets PostgreSQL
+    // read only that month's partition.
+    .where("u.month", "=", month)
     .where("u.started_at_ms", ">=", Math.max(fromMs ?? 0, monthStartMs(month, company.timezone)))
     .where("u.started_at_ms", "<", monthEndMs(month, company.timezone));
   if (f.kind !== undefined) q = q.where("u.kind", "=", f.kind);
