@@ -58,6 +58,7 @@ export function createApp(deps: ServerDeps): OpenAPIHono<AppEnv> {
   app.use("*", async (c, next) => {
     c.set("deps", deps);
     c.set("principal", undefined);
+    c.set("companyRevision", undefined);
     await next();
   });
   app.use("*", requestLog(createLogger(deps.config.logLevel)));

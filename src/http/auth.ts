@@ -37,6 +37,7 @@ export function authenticate(): MiddlewareHandler<AppEnv> {
           .split(" ")
           .filter((s): s is ApiKeyScope => (API_KEY_SCOPES as readonly string[]).includes(s)),
       );
+      c.set("companyRevision", Number(key.company_revision));
       c.set("principal", {
         kind: "api_key",
         companyId: key.company_id,
@@ -81,6 +82,7 @@ export function authenticate(): MiddlewareHandler<AppEnv> {
         if (now - session.last_seen_ms > SESSION_TOUCH_EVERY_MS)
           await touchSession(db, session.token_hash, now, config.sessionTtlMs);
         c.set("principal", principal);
+        c.set("companyRevision", found.companyRevision);
       }
     }
     return next();
@@ -110,14 +112,16 @@ const companyContexts = new WeakMap<Database, Map<number, { revision: number; co
 const COMPANY_CONTEXTS_MAX = 10_000;
 
 /**
- * The caller's company and its current revision (src/services/revision.ts) in one small query: the
- * context (name, currency, timezone, account ids) is read again only when the revision moved.
+ * The caller's company and its current revision (src/services/revision.ts): the revision came with the
+ * session or API key (or costs one small query), and the context (name, currency, timezone, account ids) is
+ * read again only when the revision moved.
  */
 async function companyAtRevision(
   db: Database,
   companyId: number,
+  knownRevision: number | undefined,
 ): Promise<{ company: CompanyContext; revision: number }> {
-  const revision = await companyRevision(db, companyId);
+  const revision = knownRevision ?? (await companyRevision(db, companyId));
   if (revision === undefined) return { company: await loadCompany(db, companyId), revision: -1 };
   let contexts = companyContexts.get(db);
   if (contexts === undefined) {
@@ -156,7 +160,11 @@ export async function authorize(
           : "members may not do this";
     throw new AppError("forbidden", why);
   }
-  const { company, revision } = await companyAtRevision(c.get("deps").db, principal.companyId);
+  const { company, revision } = await companyAtRevision(
+    c.get("deps").db,
+    principal.companyId,
+    c.get("companyRevision"),
+  );
   return { principal, company, revision };
 }
 

@@ -36,6 +36,8 @@ export interface AppEnv {
   Variables: {
     deps: ServerDeps;
     principal: Principal | undefined;
+    /** The principal's company's revision, read with the principal (one query instead of two). */
+    companyRevision: number | undefined;
   };
 }
 

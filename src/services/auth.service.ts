@@ -150,9 +150,15 @@ export async function findSession(db: Db, token: string, nowMs: number) {
   return row;
 }
 
+/** A session's person, and their company's revision read in the same query (src/services/revision.ts). */
 export type SessionPrincipal =
-  | { kind: "admin"; session: SessionRow; admin: Admin }
-  | { kind: "member"; session: SessionRow; member: { id: number; username: string } };
+  | { kind: "admin"; session: SessionRow; admin: Admin; companyRevision: number }
+  | {
+      kind: "member";
+      session: SessionRow;
+      member: { id: number; username: string };
+      companyRevision: number;
+    };
 
 export interface SessionRow {
   token_hash: string;
@@ -182,8 +188,10 @@ export async function findSessionPrincipal(
     .leftJoin("members as m", (j) =>
       j.onRef("m.id", "=", "s.principal_id").on("s.principal_kind", "=", "member"),
     )
+    .innerJoin("companies as co", "co.id", "s.company_id")
     .selectAll("a")
     .select([
+      "co.revision as company_revision",
       "s.token_hash as session_token_hash",
       "s.company_id as session_company_id",
       "s.csrf_token as session_csrf_token",
@@ -196,6 +204,7 @@ export async function findSessionPrincipal(
     .executeTakeFirst();
   if (!row || row.session_expires_at_ms <= nowMs) return undefined;
   const {
+    company_revision,
     session_token_hash,
     session_company_id,
     session_csrf_token,
@@ -212,9 +221,15 @@ export async function findSessionPrincipal(
     expires_at_ms: session_expires_at_ms,
     last_seen_ms: session_last_seen_ms,
   };
-  if (admin.id !== null) return { kind: "admin", session, admin: admin as Admin };
+  const companyRevision = Number(company_revision);
+  if (admin.id !== null) return { kind: "admin", session, admin: admin as Admin, companyRevision };
   if (member_id !== null && member_username !== null)
-    return { kind: "member", session, member: { id: member_id, username: member_username } };
+    return {
+      kind: "member",
+      session,
+      member: { id: member_id, username: member_username },
+      companyRevision,
+    };
   return undefined;
 }
 
@@ -289,9 +304,12 @@ export async function createApiKey(
 
 export async function findApiKey(db: Db, key: string) {
   if (!key.startsWith(API_KEY_PREFIX)) return undefined;
+  // The key's company's revision comes along: a cached report then costs this one query.
   return db.k
     .selectFrom("api_keys")
-    .selectAll()
+    .innerJoin("companies as co", "co.id", "api_keys.company_id")
+    .selectAll("api_keys")
+    .select("co.revision as company_revision")
     .where("key_hash", "=", sha256(key))
     .where("revoked_at_ms", "is", null)
     .executeTakeFirst();
