@@ -166,7 +166,8 @@ export function openDatabase(url: string = process.env["DATABASE_URL"] || DEFAUL
   };
 }
 
-function isRetryable(error: unknown): boolean {
+/** A PostgreSQL serialization failure or deadlock: the transaction did nothing and may simply run again. */
+export function isRetryable(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   return code === "40001" || code === "40P01";
 }

@@ -5,6 +5,7 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { isRetryable } from "../db/database";
 import { AppError } from "../shared/errors";
 import type { ErrorCode } from "../shared/errors";
 import type { AppEnv } from "./context";
@@ -57,6 +58,21 @@ export function onError(error: Error, c: Context<AppEnv>): Response {
       },
       415,
     );
+  // A deadlock or serialization failure that could not be re-run here (a request under an Idempotency-Key
+  // runs in one transaction with its key): nothing was changed, and the same request may simply be sent again.
+  if (isRetryable(error)) {
+    c.header("retry-after", "1");
+    return c.json(
+      {
+        error: {
+          code: "busy",
+          message:
+            "another change to the same data got in the way and nothing was changed; send the request again (with the same Idempotency-Key)",
+        },
+      },
+      503,
+    );
+  }
   if (error instanceof HTTPException && error.status >= 400 && error.status < 500)
     return c.json({ error: { code: "invalid_input", message: "the request is not valid" } }, error.status);
   console.error(`[${new Date().toISOString()}] ${c.req.method} ${c.req.path}:`, error);
