@@ -34,6 +34,8 @@ export const SCHEMA_TABLES = [
   "account_months",
   "consent_events",
   "audit_log",
+  "audit_heads",
+  "usage_purges",
 ] as const satisfies readonly (keyof DB)[];
 
 /** Row count of every table of the schema. */
