@@ -48,7 +48,8 @@ const INGEST_RECORDS = quick ? 50_000 : 1_000_000;
 const IMPORT_EVENTS = quick ? 20_000 : 200_000;
 const HTTP_SECONDS = Number(args.seconds ?? (quick ? 5 : 10));
 const HTTP_CONNECTIONS = 20;
-const HTTP_BATCH_RECORDS = 500;
+/** Usage batches over HTTP: the API's maximum, the same as the raw baseline's transactions. */
+const HTTP_BATCH_RECORDS = 5_000;
 const INGEST_BATCH_RECORDS = 5_000;
 const PAGE_ROWS = 500;
 const DIR = "data/bench";
@@ -429,9 +430,10 @@ async function measureHttp(
     usageStartMs: Date.parse("2026-11-21T00:00:00Z"),
     port: 3900 + Math.floor(Math.random() * 90),
     workers: Number(args.workers),
+    typical: { companyIndex: 1, companyId: g.largest.companyId + 1 },
   });
-  const [health, report, usage] = results;
-  if (!health || !report || !usage) throw new Error("HTTP load returned too few results");
+  const [health, report, typical, usage] = results;
+  if (!health || !report || !typical || !usage) throw new Error("HTTP load returned too few results");
   const faults = (x: typeof health) =>
     x.non2xx + x.errors > 0 ? `, ${x.non2xx} non-2xx, ${x.errors} errors` : "";
   say({
@@ -442,6 +444,15 @@ async function measureHttp(
     baseline: `${fmt(health.requestsPerSecond)} req/s /healthz`,
     ratio: health.requestsPerSecond / Math.max(report.requestsPerSecond, 1),
     met: report.requestsPerSecond >= 2_000 && report.p99Ms < 50 && report.non2xx === 0,
+  });
+  say({
+    dialect,
+    item: `HTTP ${typical.what}, an ordinary company (${HTTP_CONNECTIONS} conn.)`,
+    target: "≥ 2,000 req/s, p99 < 50 ms",
+    figure: `${fmt(typical.requestsPerSecond)} req/s, p99 ${typical.p99Ms} ms${faults(typical)}`,
+    baseline: `${fmt(health.requestsPerSecond)} req/s /healthz`,
+    ratio: health.requestsPerSecond / Math.max(typical.requestsPerSecond, 1),
+    met: typical.requestsPerSecond >= 2_000 && typical.p99Ms < 50 && typical.non2xx === 0,
   });
   const recs = usage.recordsPerSecond ?? 0;
   say({

@@ -83,6 +83,8 @@ export async function httpLoad(opts: {
   port: number;
   /** Server processes (`serve --workers N`). */
   workers: number;
+  /** Also load the Summary of an ordinary company (index in the dataset, its owner signs in). */
+  typical?: { companyIndex: number; companyId: number };
 }): Promise<LoadResult[]> {
   const server = await startServer(opts.url, opts.port, opts.workers);
   const db = openDatabase(opts.url);
@@ -130,6 +132,28 @@ export async function httpLoad(opts: {
       duration: opts.seconds,
     });
     results.push(summarise(`GET summary, ${members.length} members`, report));
+
+    if (opts.typical) {
+      const signIn = await fetch(`${server.base}/api/v1/auth/login`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ email: ownerEmail(opts.typical.companyIndex), password: OWNER_PASSWORD }),
+      });
+      if (signIn.status !== 200) throw new Error(`login failed: ${signIn.status} ${await signIn.text()}`);
+      const typicalCookie = (signIn.headers.get("set-cookie") ?? "").split(";")[0] ?? "";
+      const typicalMembers = await db.k
+        .selectFrom("members")
+        .select((eb) => eb.fn.countAll<number>().as("n"))
+        .where("company_id", "=", opts.typical.companyId)
+        .executeTakeFirstOrThrow();
+      const typical = await autocannon({
+        url: reportUrl,
+        headers: { cookie: typicalCookie },
+        connections: opts.connections,
+        duration: opts.seconds,
+      });
+      results.push(summarise(`GET summary, ${Number(typicalMembers.n)} members`, typical));
+    }
 
     let seq = 0;
     const usage = await autocannon({
