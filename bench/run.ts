@@ -33,6 +33,9 @@ import { httpLoad } from "./lib/http-load";
 import { medianMs, openRaw, rawIngest } from "./lib/raw";
 import { ownerViewer } from "./lib/viewer";
 
+/** Where the hand-written part of docs/benchmarks.md starts; a run rewrites only what comes before it. */
+const ANALYSIS_MARKER = "<!-- analysis: kept by bench/run.ts -->";
+
 const { values: args } = parseArgs({
   options: {
     quick: { type: "boolean", default: false },
@@ -653,7 +656,10 @@ ${notes.map((n) => `- ${n}`).join("\n")}
   of 1,000 members, and its own baseline writing rows of the app's shape.
 `;
   fs.mkdirSync(path.dirname(args.out), { recursive: true });
-  fs.writeFileSync(args.out, md);
+  // A hand-written analysis (profiles of the missed targets) after ANALYSIS_MARKER survives a new run.
+  const previous = fs.existsSync(args.out) ? fs.readFileSync(args.out, "utf8") : "";
+  const at = previous.indexOf(ANALYSIS_MARKER);
+  fs.writeFileSync(args.out, at >= 0 ? `${md.trimEnd()}\n\n${previous.slice(at)}` : md);
   console.log(`wrote ${args.out}`);
 }
 
