@@ -22,6 +22,7 @@ import { openDatabase, SQLITE_PRAGMAS } from "../src/db/database";
 import type { Database, Dialect } from "../src/db/database";
 import { migrate } from "../src/db/migrate";
 import { ingestUsageFile, USAGE_FILE_BATCH_RECORDS_DEFAULT } from "../src/ingest/usage-file";
+import { USAGE_COLUMNS } from "../src/services/usage.service";
 import { setupCompany, START_MS, writeUsageCsv } from "./fixtures";
 
 const BENCH_DIR = "data/bench";
@@ -94,30 +95,7 @@ async function freshDatabase(dialect: Dialect, dir: string, name: string): Promi
 }
 
 /** Every column the app writes: the baseline stores rows of the same shape and size, only without rating them. */
-const BASELINE_COLUMNS = [
-  "company_id",
-  "account_id",
-  "external_id",
-  "kind",
-  "started_at_ms",
-  "month",
-  "destination",
-  "duration_s",
-  "segments",
-  "billed_s",
-  "rate_prefix",
-  "rate_name",
-  "rate_per_minute",
-  "rate_connection_fee",
-  "rate_interval",
-  "charge_minor",
-  "charge_exact",
-  "status",
-  "subscription_id",
-  "covered_by",
-  "covered_minutes",
-  "ingested_at_ms",
-];
+const BASELINE_COLUMNS = USAGE_COLUMNS;
 
 /**
  * The plainest way to write the same rows: split lines, a fixed rate and charge (the same columns as the app

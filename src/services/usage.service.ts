@@ -27,7 +27,8 @@ export const USAGE_INSERT_ROWS_MAX = 400;
 /** Records a caller should hand to one `ingestUsage` call (one transaction). */
 export const USAGE_BATCH_RECORDS_MAX = 5_000;
 
-const USAGE_COLUMNS = [
+/** Every column ingestion writes to a usage record. */
+export const USAGE_COLUMNS = [
   "company_id",
   "account_id",
   "external_id",

@@ -17,6 +17,7 @@ import type { Database, Dialect } from "../../src/db/database";
 import { migrate } from "../../src/db/migrate";
 import { createApiKey } from "../../src/services/auth.service";
 import { PG_ADMIN_URL } from "../helpers/databases";
+import { specExampleBundle } from "../helpers/spec-example-bundle";
 
 export const REPO_ROOT = path.resolve(import.meta.dirname, "../..");
 const BIN = path.join(REPO_ROOT, "bin/switchboard.mjs");
@@ -139,24 +140,8 @@ export async function setUpCompany(db: Database, nowMs: number): Promise<CrashCo
       groups: key === "bea" ? ["ops"] : [],
     })),
     sip_profiles: [{ key: "PBX", name: "PBX", channels: 8 }],
-    rates: [
-      {
-        prefix: "44",
-        name: "United Kingdom",
-        per_minute: "0.0230",
-        connection_fee: "0.0390",
-        interval: "60/60",
-        sms: "0.1100",
-      },
-      {
-        prefix: "447",
-        name: "United Kingdom mobile",
-        per_minute: "0.1500",
-        connection_fee: "0.0390",
-        interval: "60/1",
-        sms: "0.1100",
-      },
-    ],
+    // The rates of PRODUCT.md §8's example.
+    rates: specExampleBundle()["rates"],
     plans: Array.from({ length: PLANS_COUNT }, (_, i) => ({
       key: `p${i}`,
       name: `Plan ${i}`,

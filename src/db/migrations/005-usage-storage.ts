@@ -16,6 +16,7 @@ import { addMonths } from "../../time/month";
 
 type AnyDb = Kysely<Record<string, never>>;
 
+/** The columns as they stood at version 5: a migration keeps its own list, never the app's current one. */
 const USAGE_RECORD_COLUMNS = [
   "id",
   "company_id",
